@@ -1,0 +1,603 @@
+//! Command line and environment: `mcp-remote <server-url> [port] [flags]`.
+//!
+//! Two stages. [`Args`] is what clap reads, validated without any I/O; [`Config::resolve`] then reads
+//! the environment (`${ENV}` in headers, `MCP_REMOTE_CONFIG_DIR`), `@file` arguments and the OS config
+//! directory, and yields the typed [`Config`] the library runs on. Every failure is one [`CliError`]
+//! line; nothing here panics or exits.
+
+use clap::Parser;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Url;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Headers the proxy owns; a `--header` naming one of them is refused at start-up.
+pub const RESERVED_HEADERS: &[&str] = &[
+    "accept",
+    "connection",
+    "content-length",
+    "content-type",
+    "host",
+    "keep-alive",
+    "last-event-id",
+    "mcp-method",
+    "mcp-name",
+    "mcp-protocol-version",
+    "mcp-session-id",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Environment variable that overrides the config directory (the flag wins).
+pub const CONFIG_DIR_ENV: &str = "MCP_REMOTE_CONFIG_DIR";
+/// Environment variable naming the program that opens the sign-in URL.
+pub const BROWSER_ENV: &str = "BROWSER";
+
+/// Connects a stdio MCP client (Claude Desktop) to a remote Streamable HTTP MCP server.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-remote", version, about, max_term_width = 100)]
+pub struct Args {
+    /// URL of the remote MCP endpoint (https:// unless --allow-http)
+    #[arg(value_name = "SERVER_URL")]
+    server_url: String,
+
+    /// Port of the local OAuth callback listener (0 or omitted: any free port)
+    #[arg(value_name = "PORT")]
+    port: Option<String>,
+
+    /// HTTP header sent with every request, "Name: value"; repeatable; ${VAR} is read from the environment
+    #[arg(long = "header", value_name = "K: V")]
+    headers: Vec<String>,
+
+    /// Allow a plain http:// server URL (development only)
+    #[arg(long)]
+    allow_http: bool,
+
+    /// Verbose logs on stderr
+    #[arg(long, conflicts_with = "silent")]
+    debug: bool,
+
+    /// Log errors only
+    #[arg(long)]
+    silent: bool,
+
+    /// How long to wait for the OAuth callback: 30s, 2m, 1m30s or a number of seconds
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    auth_timeout: String,
+
+    /// Client metadata for dynamic registration, inline JSON or @file.json
+    #[arg(long, value_name = "JSON|@FILE")]
+    static_oauth_client_metadata: Option<String>,
+
+    /// A registered client (client_id, optional client_secret), inline JSON or @file.json; skips registration
+    #[arg(long, value_name = "JSON|@FILE")]
+    static_oauth_client_info: Option<String>,
+
+    /// The protected resource URI to request tokens for (default: discovered)
+    #[arg(long, value_name = "URI")]
+    resource: Option<String>,
+
+    /// Loopback host the OAuth callback listener binds to
+    #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+    host: String,
+
+    /// Root directory for tokens, client registrations and metadata [env: MCP_REMOTE_CONFIG_DIR]
+    #[arg(long, value_name = "PATH")]
+    config_dir: Option<PathBuf>,
+}
+
+/// How much the proxy logs to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Error,
+    Info,
+    Debug,
+}
+
+/// Everything the proxy needs, validated and resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server_url: Url,
+    /// Port for the OAuth callback listener; 0 lets the OS choose.
+    pub callback_port: u16,
+    /// Loopback host the callback listener binds to.
+    pub callback_host: String,
+    /// User headers, values marked sensitive so they never print.
+    pub headers: HeaderMap,
+    pub allow_http: bool,
+    pub log_level: LogLevel,
+    pub auth_timeout: Duration,
+    pub static_client_metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub static_client_info: Option<serde_json::Map<String, serde_json::Value>>,
+    pub resource: Option<Url>,
+    pub config_dir: PathBuf,
+    /// Program that opens the sign-in URL instead of the platform opener.
+    pub browser: Option<PathBuf>,
+}
+
+impl Config {
+    /// True when the user supplied `Authorization` themselves: OAuth stays off.
+    pub fn has_user_authorization(&self) -> bool {
+        self.headers.contains_key(http::header::AUTHORIZATION)
+    }
+}
+
+/// A start-up failure, printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// `--help`, `--version` or a usage error from clap; print it as clap formats it.
+    #[error("{0}")]
+    Clap(#[from] clap::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl CliError {
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid(message.into())
+    }
+}
+
+/// Where the config directory comes from when neither the flag nor the variable is set.
+pub fn default_config_dir() -> Option<PathBuf> {
+    dirs::config_dir().map(|dir| dir.join("mcp-remote"))
+}
+
+impl Config {
+    /// Parses `args` (program name first) and resolves them against `env`.
+    pub fn from_args<I, T>(args: I, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, CliError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args = Args::try_parse_from(args)?;
+        Self::resolve(args, env)
+    }
+
+    /// The second stage: reads the environment and files named by the arguments.
+    pub fn resolve(args: Args, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, CliError> {
+        let server_url = parse_server_url(&args.server_url, args.allow_http)?;
+        let callback_port = match &args.port {
+            None => 0,
+            Some(port) => port.parse::<u16>().map_err(|_| {
+                CliError::invalid(format!(
+                    "port must be a number from 0 to 65535, got {port:?}"
+                ))
+            })?,
+        };
+        validate_callback_host(&args.host)?;
+        let mut headers = HeaderMap::new();
+        for raw in &args.headers {
+            let (name, value) = parse_header(raw, env)?;
+            headers.append(name, value);
+        }
+        let auth_timeout = parse_duration(&args.auth_timeout).map_err(|why| {
+            CliError::invalid(format!("--auth-timeout {:?}: {why}", args.auth_timeout))
+        })?;
+        let static_client_metadata = args
+            .static_oauth_client_metadata
+            .as_deref()
+            .map(|arg| json_object_argument("--static-oauth-client-metadata", arg))
+            .transpose()?;
+        let static_client_info = args
+            .static_oauth_client_info
+            .as_deref()
+            .map(|arg| json_object_argument("--static-oauth-client-info", arg))
+            .transpose()?;
+        if let Some(info) = &static_client_info {
+            let has_client_id = info
+                .get("client_id")
+                .and_then(|id| id.as_str())
+                .is_some_and(|id| !id.is_empty());
+            if !has_client_id {
+                return Err(CliError::invalid(
+                    "--static-oauth-client-info must contain a non-empty string \"client_id\"",
+                ));
+            }
+        }
+        let resource = args
+            .resource
+            .as_deref()
+            .map(|r| {
+                Url::parse(r).map_err(|e| {
+                    CliError::invalid(format!("--resource {r:?} is not an absolute URI: {e}"))
+                })
+            })
+            .transpose()?;
+        let config_dir = args
+            .config_dir
+            .or_else(|| {
+                env(CONFIG_DIR_ENV)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or_else(default_config_dir)
+            .ok_or_else(|| {
+                CliError::invalid(
+                    "no config directory: pass --config-dir or set MCP_REMOTE_CONFIG_DIR",
+                )
+            })?;
+        let browser = env(BROWSER_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let log_level = match (args.debug, args.silent) {
+            (true, _) => LogLevel::Debug,
+            (_, true) => LogLevel::Error,
+            _ => LogLevel::Info,
+        };
+        Ok(Self {
+            server_url,
+            callback_port,
+            callback_host: args.host,
+            headers,
+            allow_http: args.allow_http,
+            log_level,
+            auth_timeout,
+            static_client_metadata,
+            static_client_info,
+            resource,
+            config_dir,
+            browser,
+        })
+    }
+}
+
+fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url, CliError> {
+    let url = Url::parse(raw)
+        .map_err(|e| CliError::invalid(format!("server URL {raw:?} is not valid: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http => {}
+        "http" => {
+            return Err(CliError::invalid(format!(
+                "refusing plain HTTP server URL {raw:?}: use https://, or pass --allow-http for development"
+            )))
+        }
+        other => return Err(CliError::invalid(format!("server URL must be https:// (got {other}://)"))),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(CliError::invalid(format!("server URL {raw:?} has no host")));
+    }
+    Ok(url)
+}
+
+/// The callback listener must stay on the loopback interface.
+fn validate_callback_host(host: &str) -> Result<(), CliError> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(CliError::invalid(format!(
+            "--host {host:?} is not a loopback address: the OAuth callback only listens on 127.0.0.1, ::1 or localhost"
+        )))
+    }
+}
+
+/// Parses `"Name: value"` (or `Name:value`), expands `${VAR}` and refuses reserved names.
+fn parse_header(
+    raw: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(HeaderName, HeaderValue), CliError> {
+    let (name, value) = raw.split_once(':').ok_or_else(|| {
+        CliError::invalid(format!("--header {raw:?} must look like \"Name: value\""))
+    })?;
+    let name = name.trim();
+    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        CliError::invalid(format!(
+            "--header {raw:?}: {name:?} is not a valid header name"
+        ))
+    })?;
+    if RESERVED_HEADERS.contains(&header_name.as_str()) {
+        return Err(CliError::invalid(format!(
+            "--header {name:?} is reserved: mcp-remote sets it itself and it cannot be overridden"
+        )));
+    }
+    let expanded = interpolate_env(value.trim(), env)
+        .map_err(|why| CliError::invalid(format!("--header {name}: {why}")))?;
+    let mut header_value = HeaderValue::from_str(&expanded).map_err(|_| {
+        CliError::invalid(format!(
+            "--header {name}: the value holds characters not allowed in a header"
+        ))
+    })?;
+    header_value.set_sensitive(true);
+    Ok((header_name, header_value))
+}
+
+/// Replaces each `${NAME}` with the variable's value. An unset variable is an error, so a header
+/// is never sent with a silently empty credential.
+fn interpolate_env(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| "unclosed \"${\" in the value".to_string())?;
+        let name = &after[..end];
+        let valid = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("\"${{{name}}}\" is not a valid variable reference"));
+        }
+        let substituted =
+            env(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
+        out.push_str(&substituted);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Parses a Go-style duration (`30s`, `2m`, `1m30s`, `1.5h`, `500ms`) or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(seconds) = text.parse::<f64>() {
+        return seconds_to_duration(seconds);
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or("missing unit after the last number (use s, m, h or ms)")?;
+        let number: f64 = rest[..number_len]
+            .parse()
+            .map_err(|_| format!("{:?} is not a number", &rest[..number_len]))?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            unit => return Err(format!("unknown unit {unit:?} (use s, m, h or ms)")),
+        };
+        total += number * scale;
+        rest = &rest[unit_len..];
+    }
+    seconds_to_duration(total)
+}
+
+fn seconds_to_duration(seconds: f64) -> Result<Duration, String> {
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return Err("must be a positive duration".into());
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| "duration is too long".into())
+}
+
+/// Reads a flag that takes inline JSON or `@path` to a JSON file, which must hold an object.
+fn json_object_argument(
+    flag: &str,
+    arg: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, CliError> {
+    let (text, source) = match arg.strip_prefix('@') {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|e| CliError::invalid(format!("{flag}: cannot read {path:?}: {e}")))?,
+            format!("file {path:?}"),
+        ),
+        None => (arg.to_string(), "the argument".to_string()),
+    };
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(CliError::invalid(format!(
+            "{flag}: {source} must hold a JSON object"
+        ))),
+        Err(e) => Err(CliError::invalid(format!(
+            "{flag}: {source} is not valid JSON: {e}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, CliError> {
+        let argv = std::iter::once("mcp-remote").chain(args.iter().copied());
+        Config::from_args(argv, &env_of(env))
+    }
+
+    fn error_of(args: &[&str]) -> String {
+        parse(args, &[]).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn minimal_invocation_uses_defaults() {
+        let c = parse(
+            &["https://example.com/mcp"],
+            &[("MCP_REMOTE_CONFIG_DIR", "/tmp/x")],
+        )
+        .unwrap();
+        assert_eq!(c.server_url.as_str(), "https://example.com/mcp");
+        assert_eq!(c.callback_port, 0);
+        assert_eq!(c.callback_host, "127.0.0.1");
+        assert_eq!(c.auth_timeout, Duration::from_secs(30));
+        assert_eq!(c.log_level, LogLevel::Info);
+        assert_eq!(c.config_dir, PathBuf::from("/tmp/x"));
+        assert!(c.headers.is_empty());
+    }
+
+    #[test]
+    fn port_and_all_flags() {
+        let c = parse(
+            &[
+                "https://example.com/mcp",
+                "8765",
+                "--header",
+                "X-Api-Key:abc",
+                "--header",
+                "Authorization: Bearer ${TOKEN}",
+                "--debug",
+                "--auth-timeout",
+                "2m",
+                "--resource",
+                "https://example.com/mcp",
+                "--host",
+                "localhost",
+                "--config-dir",
+                "/cfg",
+                "--static-oauth-client-info",
+                r#"{"client_id":"abc","client_secret":"s"}"#,
+                "--static-oauth-client-metadata",
+                r#"{"client_name":"x"}"#,
+            ],
+            &[
+                ("TOKEN", "t0k"),
+                ("MCP_REMOTE_CONFIG_DIR", "/ignored"),
+                ("BROWSER", "/bin/true"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.callback_port, 8765);
+        assert_eq!(c.headers["x-api-key"], "abc");
+        assert_eq!(c.headers["authorization"], "Bearer t0k");
+        assert!(c.headers["authorization"].is_sensitive());
+        assert!(c.has_user_authorization());
+        assert_eq!(c.log_level, LogLevel::Debug);
+        assert_eq!(c.auth_timeout, Duration::from_secs(120));
+        assert_eq!(c.config_dir, PathBuf::from("/cfg"));
+        assert_eq!(c.browser, Some(PathBuf::from("/bin/true")));
+        assert_eq!(c.static_client_info.unwrap()["client_id"], "abc");
+        assert_eq!(c.static_client_metadata.unwrap()["client_name"], "x");
+        assert_eq!(c.resource.unwrap().as_str(), "https://example.com/mcp");
+    }
+
+    #[test]
+    fn reserved_headers_are_refused_case_insensitively() {
+        for name in [
+            "Mcp-Session-Id",
+            "accept",
+            "Content-Type",
+            "CONTENT-LENGTH",
+            "Host",
+            "Connection",
+            "Upgrade",
+            "MCP-Protocol-Version",
+        ] {
+            let e = error_of(&["https://e.com", "--header", &format!("{name}: x")]);
+            assert!(e.contains("reserved"), "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn header_syntax_and_env_errors() {
+        assert!(error_of(&["https://e.com", "--header", "NoColon"]).contains("Name: value"));
+        assert!(error_of(&["https://e.com", "--header", "Bad Name: v"])
+            .contains("not a valid header name"));
+        assert!(error_of(&["https://e.com", "--header", "X: ${MISSING}"])
+            .contains("MISSING is not set"));
+        assert!(error_of(&["https://e.com", "--header", "X: ${OPEN"]).contains("unclosed"));
+        let c = parse(
+            &["https://e.com", "--header", "X: a${A}b$c${B}"],
+            &[("A", "1"), ("B", "2")],
+        )
+        .unwrap();
+        assert_eq!(c.headers["x"], "a1b$c2");
+    }
+
+    #[test]
+    fn http_needs_allow_http() {
+        assert!(error_of(&["http://127.0.0.1:1/mcp"]).contains("--allow-http"));
+        let c = parse(&["http://127.0.0.1:1/mcp", "--allow-http"], &[]).unwrap();
+        assert_eq!(c.server_url.scheme(), "http");
+        assert!(error_of(&["ftp://e.com"]).contains("https://"));
+        assert!(error_of(&["not a url"]).contains("not valid"));
+    }
+
+    #[test]
+    fn bad_values_are_one_clear_line() {
+        for (args, needle) in [
+            (vec!["https://e.com", "99999"], "port"),
+            (vec!["https://e.com", "--host", "0.0.0.0"], "loopback"),
+            (
+                vec!["https://e.com", "--auth-timeout", "soon"],
+                "--auth-timeout",
+            ),
+            (
+                vec!["https://e.com", "--static-oauth-client-info", "{}"],
+                "client_id",
+            ),
+            (
+                vec![
+                    "https://e.com",
+                    "--static-oauth-client-info",
+                    "@/nonexistent/x.json",
+                ],
+                "cannot read",
+            ),
+            (
+                vec!["https://e.com", "--static-oauth-client-metadata", "[1]"],
+                "JSON object",
+            ),
+            (
+                vec!["https://e.com", "--resource", "relative"],
+                "--resource",
+            ),
+        ] {
+            let e = error_of(&args);
+            assert!(e.contains(needle), "{args:?}: {e}");
+            assert!(
+                !e.trim_end().contains('\n'),
+                "{args:?}: more than one line: {e}"
+            );
+        }
+        assert!(parse(&["https://e.com", "--debug", "--silent"], &[]).is_err());
+        assert!(parse(&[], &[]).is_err());
+    }
+
+    #[test]
+    fn client_info_from_file() {
+        let dir = std::env::temp_dir().join(format!("mcp-remote-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("client.json");
+        std::fs::write(&file, r#"{"client_id":"from-file"}"#).unwrap();
+        let arg = format!("@{}", file.display());
+        let c = parse(&["https://e.com", "--static-oauth-client-info", &arg], &[]).unwrap();
+        assert_eq!(c.static_client_info.unwrap()["client_id"], "from-file");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn durations_in_go_and_plain_forms() {
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        for bad in ["", "0", "-5", "5x", "m", "1m30", "nan"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_dir_falls_back_to_os_dir() {
+        let c = parse(&["https://e.com"], &[]).unwrap();
+        assert_eq!(Some(c.config_dir), default_config_dir());
+    }
+}

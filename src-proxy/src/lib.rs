@@ -1,0 +1,38 @@
+//! `mcp_remote`: the engine behind the `mcp-remote` sidecar and the tray app.
+//!
+//! It connects a stdio MCP client (Claude Desktop) to a remote MCP server: [`cli`] turns flags and
+//! environment into a [`cli::Config`], [`stdio`] frames the client side, [`jsonrpc`] classifies
+//! messages without re-encoding them, [`transport`] speaks the server's HTTP transport, [`router`]
+//! gives every request exactly one answer, and [`proxy`] ties them together. [`run`] is the whole
+//! sidecar for a parsed configuration.
+
+pub mod cli;
+pub mod jsonrpc;
+pub mod logging;
+pub mod proxy;
+pub mod router;
+mod signals;
+pub mod stdio;
+pub mod transport;
+
+pub use cli::Config;
+pub use proxy::RunError;
+
+use tokio_util::sync::CancellationToken;
+
+/// Proxies this process's stdin and stdout to the configured server until stdin closes or a
+/// terminating signal arrives.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let shutdown = CancellationToken::new();
+    match signals::Terminations::install() {
+        Ok(mut terminations) => {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                terminations.recv().await;
+                shutdown.cancel();
+            });
+        }
+        Err(error) => tracing::warn!(%error, "cannot listen for termination signals"),
+    }
+    proxy::run(&config, tokio::io::stdin(), tokio::io::stdout(), shutdown).await
+}

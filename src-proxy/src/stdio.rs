@@ -1,0 +1,148 @@
+//! The stdio side: newline-delimited JSON-RPC in, one writer task out.
+//!
+//! stdin is read as raw `Bytes` lines (no UTF-8 or JSON work here); stdout has exactly one owner,
+//! [`write_lines`], fed whole messages through an [`Outbox`], so lines never interleave. Nothing but
+//! MCP messages is ever written to stdout.
+
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use std::io;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::mpsc;
+use tokio_util::codec::{Decoder, FramedRead};
+
+/// Splits a byte stream at `\n`, dropping a trailing `\r`, without copying the line.
+#[derive(Debug, Default)]
+pub struct LineCodec {
+    /// Bytes of the buffer already searched for a newline.
+    scanned: usize,
+}
+
+impl Decoder for LineCodec {
+    type Item = Bytes;
+    type Error = io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> io::Result<Option<Bytes>> {
+        match buf[self.scanned..].iter().position(|&b| b == b'\n') {
+            Some(offset) => {
+                let end = self.scanned + offset;
+                self.scanned = 0;
+                let mut line = buf.split_to(end + 1);
+                line.truncate(if end > 0 && line[end - 1] == b'\r' {
+                    end - 1
+                } else {
+                    end
+                });
+                Ok(Some(line.freeze()))
+            }
+            None => {
+                self.scanned = buf.len();
+                Ok(None)
+            }
+        }
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> io::Result<Option<Bytes>> {
+        if let Some(line) = self.decode(buf)? {
+            return Ok(Some(line));
+        }
+        self.scanned = 0;
+        Ok((!buf.is_empty()).then(|| buf.split().freeze()))
+    }
+}
+
+/// The lines of `input`, cancel-safe: dropping a pending `next()` loses nothing.
+pub fn lines<R: AsyncRead>(input: R) -> impl Stream<Item = io::Result<Bytes>> {
+    FramedRead::with_capacity(input, LineCodec::default(), 64 * 1024)
+}
+
+/// A handle for writing whole messages to stdout; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Outbox(mpsc::UnboundedSender<Bytes>);
+
+impl Outbox {
+    /// Queues one message (without newline). Messages sent after the writer ended are dropped.
+    pub fn send(&self, message: Bytes) {
+        let _ = self.0.send(message);
+    }
+}
+
+/// The receiving end, for [`write_lines`].
+pub struct OutboxReceiver(mpsc::UnboundedReceiver<Bytes>);
+
+impl OutboxReceiver {
+    /// The next queued message, if any; for unit tests of the message producers.
+    #[cfg(test)]
+    pub fn try_recv_for_tests(&mut self) -> Option<Bytes> {
+        self.0.try_recv().ok()
+    }
+}
+
+pub fn outbox() -> (Outbox, OutboxReceiver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (Outbox(tx), OutboxReceiver(rx))
+}
+
+/// Writes every queued message as one line, flushing whenever the queue runs dry. Ends when every
+/// [`Outbox`] is dropped and the queue is empty, or with the first write error (a closed stdout).
+pub async fn write_lines<W: AsyncWrite + Unpin>(
+    mut queue: OutboxReceiver,
+    output: W,
+) -> io::Result<()> {
+    let mut out = BufWriter::with_capacity(64 * 1024, output);
+    while let Some(message) = queue.0.recv().await {
+        out.write_all(&message).await?;
+        out.write_all(b"\n").await?;
+        while let Ok(message) = queue.0.try_recv() {
+            out.write_all(&message).await?;
+            out.write_all(b"\n").await?;
+        }
+        out.flush().await?;
+    }
+    out.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    #[tokio::test]
+    async fn lines_split_on_lf_strip_cr_and_keep_last_unterminated_line() {
+        let input: &[u8] = b"one\r\ntwo\n\nthree";
+        let got: Vec<Bytes> = lines(input).map(Result::unwrap).collect().await;
+        assert_eq!(got, vec!["one", "two", "", "three"]);
+    }
+
+    #[tokio::test]
+    async fn long_line_across_reads_is_whole() {
+        let big = "x".repeat(300_000);
+        let text = format!("{big}\nend\n");
+        let (client, server) = tokio::io::duplex(1024);
+        let writer = tokio::spawn(async move {
+            let mut client = client;
+            client.write_all(text.as_bytes()).await.unwrap();
+        });
+        let got: Vec<Bytes> = lines(server).map(Result::unwrap).collect().await;
+        writer.await.unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].len(), 300_000);
+        assert_eq!(got[1], "end");
+    }
+
+    #[tokio::test]
+    async fn writer_emits_one_line_per_message_and_ends_when_senders_drop() {
+        let (outbox, queue) = outbox();
+        let (sink, mut read_side) = tokio::io::duplex(1 << 20);
+        let writer = tokio::spawn(write_lines(queue, sink));
+        outbox.send(Bytes::from_static(b"{\"a\":1}"));
+        outbox.clone().send(Bytes::from_static(b"{\"b\":2}"));
+        drop(outbox);
+        writer.await.unwrap().unwrap();
+        let mut text = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut read_side, &mut text)
+            .await
+            .unwrap();
+        assert_eq!(text, "{\"a\":1}\n{\"b\":2}\n");
+    }
+}

@@ -1,0 +1,283 @@
+//! Incremental Server-Sent Events parser (the WHATWG `text/event-stream` rules).
+//!
+//! Fed raw chunks as they arrive, it yields events whose `data` shares the chunk buffers when the
+//! event has a single `data:` line, so a large JSON-RPC message is never copied on its way to stdout.
+//! It tracks the last event id (also of events with empty data, the "priming" events of MCP) and the
+//! server's `retry:` hint. It does no I/O.
+
+use bytes::{Bytes, BytesMut};
+use std::time::Duration;
+
+/// The longest line accepted; a server that never ends a line is a fault, not a message.
+const MAX_LINE: usize = 256 * 1024 * 1024;
+
+/// One dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The event type when it is not the default `message`.
+    pub event_type: Option<String>,
+    /// The data lines joined with `\n`; empty for priming events.
+    pub data: Bytes,
+    /// The event carried its own `id:` field (now [`SseParser::last_event_id`]).
+    pub has_id: bool,
+}
+
+/// The stream broke the format in a way that cannot be recovered.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("event-stream line longer than {MAX_LINE} bytes")]
+pub struct LineTooLong;
+
+#[derive(Default)]
+pub struct SseParser {
+    buffer: BytesMut,
+    /// Bytes of `buffer` already searched for a line end.
+    scanned: usize,
+    /// The previous chunk ended in CR, so a leading LF belongs to that line ending.
+    skip_lf: bool,
+    data_first: Option<Bytes>,
+    data_joined: Option<BytesMut>,
+    event_type: Option<String>,
+    pending_id: Option<String>,
+    last_event_id: Option<String>,
+    retry: Option<Duration>,
+}
+
+impl SseParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The id of the last dispatched event, to send as `Last-Event-ID` when resuming.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
+    /// The reconnection delay the server asked for with `retry:`.
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    /// Forgets the partial input of a broken stream before reading its resumption; the last event
+    /// id and the retry hint carry over.
+    pub fn restart(&mut self) {
+        *self = Self {
+            last_event_id: self.last_event_id.take(),
+            retry: self.retry,
+            ..Self::default()
+        };
+    }
+
+    /// Appends a chunk of the stream.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let mut chunk = chunk;
+        if self.skip_lf && !chunk.is_empty() {
+            self.skip_lf = false;
+            if chunk[0] == b'\n' {
+                chunk = &chunk[1..];
+            }
+        }
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    /// Returns the next complete event, if the data fed so far holds one.
+    pub fn next_event(&mut self) -> Result<Option<SseEvent>, LineTooLong> {
+        while let Some(line) = self.next_line()? {
+            if let Some(event) = self.process_line(line) {
+                return Ok(Some(event));
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_line(&mut self) -> Result<Option<Bytes>, LineTooLong> {
+        let unscanned = &self.buffer[self.scanned..];
+        let Some(offset) = unscanned.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            self.scanned = self.buffer.len();
+            if self.buffer.len() > MAX_LINE {
+                return Err(LineTooLong);
+            }
+            return Ok(None);
+        };
+        let end = self.scanned + offset;
+        let terminator = self.buffer[end];
+        let mut line = self.buffer.split_to(end + 1);
+        line.truncate(end);
+        self.scanned = 0;
+        if terminator == b'\r' {
+            match self.buffer.first() {
+                Some(b'\n') => {
+                    let _ = self.buffer.split_to(1);
+                }
+                Some(_) => {}
+                None => self.skip_lf = true,
+            }
+        }
+        Ok(Some(line.freeze()))
+    }
+
+    fn process_line(&mut self, line: Bytes) -> Option<SseEvent> {
+        if line.is_empty() {
+            return self.dispatch();
+        }
+        if line[0] == b':' {
+            return None;
+        }
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(colon) => {
+                let value_start = if line.get(colon + 1) == Some(&b' ') {
+                    colon + 2
+                } else {
+                    colon + 1
+                };
+                (line.slice(..colon), line.slice(value_start..))
+            }
+            None => (line.clone(), Bytes::new()),
+        };
+        match &field[..] {
+            b"data" => self.append_data(value),
+            b"event" => self.event_type = Some(String::from_utf8_lossy(&value).into_owned()),
+            b"id" if !value.contains(&0) => {
+                self.pending_id = Some(String::from_utf8_lossy(&value).into_owned());
+            }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                if let Some(ms) = std::str::from_utf8(&value)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                {
+                    self.retry = Some(Duration::from_millis(ms));
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn append_data(&mut self, value: Bytes) {
+        if let Some(joined) = &mut self.data_joined {
+            joined.extend_from_slice(b"\n");
+            joined.extend_from_slice(&value);
+        } else if let Some(first) = self.data_first.take() {
+            let mut joined = BytesMut::with_capacity(first.len() + 1 + value.len());
+            joined.extend_from_slice(&first);
+            joined.extend_from_slice(b"\n");
+            joined.extend_from_slice(&value);
+            self.data_joined = Some(joined);
+        } else {
+            self.data_first = Some(value);
+        }
+    }
+
+    fn dispatch(&mut self) -> Option<SseEvent> {
+        let has_id = self.pending_id.is_some();
+        if let Some(id) = self.pending_id.take() {
+            self.last_event_id = Some(id);
+        }
+        let event_type = self.event_type.take().filter(|t| t != "message");
+        let data = match (self.data_joined.take(), self.data_first.take()) {
+            (Some(joined), _) => joined.freeze(),
+            (None, Some(first)) => first,
+            (None, None) => return None,
+        };
+        Some(SseEvent {
+            event_type,
+            data,
+            has_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(chunks: &[&str]) -> (Vec<SseEvent>, SseParser) {
+        let mut parser = SseParser::new();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            parser.feed(chunk.as_bytes());
+            while let Some(event) = parser.next_event().unwrap() {
+                out.push(event);
+            }
+        }
+        (out, parser)
+    }
+
+    fn data(events: &[SseEvent]) -> Vec<&str> {
+        events
+            .iter()
+            .map(|e| std::str::from_utf8(&e.data).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn single_and_multi_line_data() {
+        let (evs, _) = events(&["data: {\"a\":1}\n\ndata: {\"b\":\ndata: 2}\n\n"]);
+        assert_eq!(data(&evs), vec!["{\"a\":1}", "{\"b\":\n2}"]);
+    }
+
+    #[test]
+    fn comments_ids_and_retry() {
+        let (evs, parser) = events(&[": keep-alive\n", "id: 7\nretry: 1500\ndata: x\n\n"]);
+        assert_eq!(data(&evs), vec!["x"]);
+        assert_eq!(parser.last_event_id(), Some("7"));
+        assert_eq!(parser.retry(), Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn priming_event_sets_id_with_empty_data() {
+        let (evs, parser) = events(&["id: prime-1\ndata:\n\n"]);
+        assert_eq!(data(&evs), vec![""]);
+        assert_eq!(parser.last_event_id(), Some("prime-1"));
+        let (evs, parser) = events(&["id: only-id\n\n"]);
+        assert!(evs.is_empty());
+        assert_eq!(parser.last_event_id(), Some("only-id"));
+    }
+
+    #[test]
+    fn chunk_boundaries_anywhere_and_all_line_endings() {
+        let text = "event: message\r\nid: 1\r\ndata: hello\r\n\r\ndata: cr\r\rdata: lf\n\n";
+        for split in 0..text.len() {
+            let (evs, parser) = events(&[&text[..split], &text[split..]]);
+            assert_eq!(data(&evs), vec!["hello", "cr", "lf"], "split at {split}");
+            assert_eq!(parser.last_event_id(), Some("1"));
+            assert!(evs.iter().all(|e| e.event_type.is_none()));
+        }
+    }
+
+    #[test]
+    fn other_event_types_are_named_and_bad_retry_ignored() {
+        let (evs, parser) = events(&["event: endpoint\ndata: /messages?x=1\nretry: 10s\n\n"]);
+        assert_eq!(evs[0].event_type.as_deref(), Some("endpoint"));
+        assert_eq!(parser.retry(), None);
+    }
+
+    #[test]
+    fn single_data_line_is_returned_whole() {
+        let mut parser = SseParser::new();
+        parser.feed(b"data: {\"big\":true}\n\n");
+        let event = parser.next_event().unwrap().unwrap();
+        assert_eq!(&event.data[..], b"{\"big\":true}");
+        assert!(parser.next_event().unwrap().is_none());
+    }
+
+    #[test]
+    fn restart_keeps_cursor_and_drops_partial_input() {
+        let mut parser = SseParser::new();
+        parser.feed(b"id: 5\nretry: 20\ndata: a\n\ndata: half");
+        assert!(parser.next_event().unwrap().unwrap().has_id);
+        assert!(parser.next_event().unwrap().is_none());
+        parser.restart();
+        parser.feed(b"data: b\n\n");
+        let event = parser.next_event().unwrap().unwrap();
+        assert_eq!(&event.data[..], b"b");
+        assert!(!event.has_id);
+        assert_eq!(parser.last_event_id(), Some("5"));
+        assert_eq!(parser.retry(), Some(Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn field_without_colon_and_incomplete_event() {
+        let (evs, _) = events(&["data\n\ndata: partial"]);
+        assert_eq!(data(&evs), vec![""]);
+    }
+}
