@@ -1,0 +1,174 @@
+//! OUR OWN FAULT SERVER — not a real MCP implementation. It exists only for faults real servers
+//! cannot be made to produce on demand: a response stream cut off mid-way (then resumable, with a
+//! replay of an event already delivered), a stream cut off with nothing to resume from, a body
+//! that is not JSON, an HTTP 500, and a 202 to a request. Everything else it answers minimally.
+//!
+//! The fault is chosen by the tool name of a `tools/call`: `drop_then_resume`, `drop_no_id`,
+//! `garbage`, `http500`, `accepted`; any other tool echoes its name.
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+const SESSION: &str = "fault-session-1";
+
+#[derive(Default)]
+struct Log {
+    /// `Last-Event-ID` of each resumption GET.
+    resumed_from: Vec<String>,
+    deletes: usize,
+    /// The id of the request that a resumption must answer.
+    pending_call: Option<Value>,
+}
+
+pub struct FaultServer {
+    pub url: String,
+    log: Arc<Mutex<Log>>,
+    shutdown: CancellationToken,
+}
+
+impl FaultServer {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+        let log: Arc<Mutex<Log>> = Arc::default();
+        let app = axum::Router::new()
+            .route("/mcp", post(on_post).get(on_get).delete(on_delete))
+            .with_state(Arc::clone(&log));
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled_owned().await })
+                .await;
+        });
+        Self { url, log, shutdown }
+    }
+
+    pub fn resumed_from(&self) -> Vec<String> {
+        self.log.lock().unwrap().resumed_from.clone()
+    }
+
+    pub fn deletes(&self) -> usize {
+        self.log.lock().unwrap().deletes
+    }
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("mcp-session-id", SESSION)
+        .body(Body::from(body.to_string()))
+        .expect("response")
+}
+
+fn sse_event(id: Option<&str>, data: &Value) -> Bytes {
+    let id = id.map(|id| format!("id: {id}\n")).unwrap_or_default();
+    Bytes::from(format!("{id}data: {data}\n\n"))
+}
+
+/// An SSE body that sends `chunks`, then breaks the connection (an error mid-body).
+fn cut_stream(chunks: Vec<Bytes>) -> Response {
+    let items: Vec<Result<Bytes, std::io::Error>> = chunks
+        .into_iter()
+        .map(Ok)
+        .chain(std::iter::once(Err(std::io::Error::other("fault: stream cut"))))
+        .collect();
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(futures_util::stream::iter(items)))
+        .expect("response")
+}
+
+fn log_notification(text: &str) -> Value {
+    json!({ "jsonrpc": "2.0", "method": "notifications/message", "params": { "level": "info", "data": text } })
+}
+
+async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
+    let Ok(message) = serde_json::from_slice::<Value>(&body) else {
+        return json_response(StatusCode::BAD_REQUEST, json!({ "error": "not json" }));
+    };
+    let id = message.get("id").cloned();
+    let method = message.get("method").and_then(Value::as_str).unwrap_or("");
+    let Some(id) = id else {
+        return Response::builder().status(StatusCode::ACCEPTED).body(Body::empty()).expect("response");
+    };
+    let result = match method {
+        "initialize" => json!({
+            "protocolVersion": "2025-11-25",
+            "capabilities": { "tools": {} },
+            "serverInfo": { "name": "fault-server", "version": "0" }
+        }),
+        "tools/call" => {
+            let tool = message.pointer("/params/name").and_then(Value::as_str).unwrap_or("");
+            match tool {
+                "drop_then_resume" => {
+                    log.lock().unwrap().pending_call = Some(id);
+                    return cut_stream(vec![
+                        Bytes::from_static(b"retry: 50\n\n"),
+                        sse_event(Some("e1"), &log_notification("before the cut")),
+                    ]);
+                }
+                "drop_no_id" => return cut_stream(vec![Bytes::from_static(b": nothing to resume from\n\n")]),
+                "garbage" => {
+                    return Response::builder()
+                        .header("content-type", "application/json")
+                        .body(Body::from("this is not json"))
+                        .expect("response")
+                }
+                "http500" => {
+                    return Response::builder()
+                        .status(StatusCode::INTERNAL_SERVER_ERROR)
+                        .header("content-type", "text/plain")
+                        .body(Body::from("database on fire"))
+                        .expect("response")
+                }
+                "accepted" => return Response::builder().status(StatusCode::ACCEPTED).body(Body::empty()).expect("response"),
+                other => json!({ "content": [{ "type": "text", "text": other }] }),
+            }
+        }
+        _ => json!({}),
+    };
+    json_response(StatusCode::OK, json!({ "jsonrpc": "2.0", "id": id, "result": result }))
+}
+
+/// Resumption: replays the event already delivered (as some servers do), then the answer.
+async fn on_get(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap) -> Response {
+    let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()) else {
+        return Response::builder().status(StatusCode::METHOD_NOT_ALLOWED).body(Body::empty()).expect("response");
+    };
+    let pending = {
+        let mut log = log.lock().unwrap();
+        log.resumed_from.push(last.to_string());
+        log.pending_call.take()
+    };
+    let Some(id) = pending else {
+        return Response::builder().status(StatusCode::NOT_FOUND).body(Body::empty()).expect("response");
+    };
+    let answer = json!({ "jsonrpc": "2.0", "id": id, "result": { "content": [{ "type": "text", "text": "resumed" }] } });
+    let mut body = Vec::new();
+    body.extend_from_slice(&sse_event(Some("e1"), &log_notification("before the cut")));
+    body.extend_from_slice(&sse_event(Some("e2"), &answer));
+    body.extend_from_slice(&sse_event(Some("e2"), &answer));
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from(body))
+        .expect("response")
+}
+
+async fn on_delete(State(log): State<Arc<Mutex<Log>>>) -> StatusCode {
+    log.lock().unwrap().deletes += 1;
+    StatusCode::OK
+}

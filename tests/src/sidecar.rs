@@ -1,0 +1,413 @@
+//! A spawned `mcp-remote` with a small MCP client on its stdio, as Claude Desktop runs it.
+//!
+//! The client sends requests and waits for their responses by id, answers server-to-client
+//! requests (roots, sampling, elicitation with defaults), collects notifications, and records
+//! every stdout line that is not JSON-RPC as a protocol violation. Each sidecar gets its own
+//! config dir and a scrubbed environment; it is killed on drop, and a failing test prints the
+//! tail of its stderr.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+
+/// Upper bound for any single wait in a test; a hang fails instead of blocking CI.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The protocol version the test client asks for.
+pub const PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// Finds the built `mcp-remote`: `MCP_REMOTE_BIN`, else beside the running executable (a test in
+/// `target/<profile>/deps/` or a binary in `target/<profile>/`).
+pub fn binary_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("MCP_REMOTE_BIN") {
+        return PathBuf::from(path);
+    }
+    let name = format!("mcp-remote{}", std::env::consts::EXE_SUFFIX);
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    loop {
+        let candidate = dir.join(&name);
+        if candidate.is_file() {
+            return candidate;
+        }
+        if !dir.pop() || dir.file_name().is_some_and(|n| n == "target") {
+            panic!("mcp-remote binary not found near {}; run `cargo build -p mcp-remote` first or set MCP_REMOTE_BIN", exe.display());
+        }
+    }
+}
+
+/// How the client answers a server-to-client request: `Ok(result)` or `Err((code, message))`.
+pub type Handler = Arc<dyn Fn(&str, &Value) -> Result<Value, (i64, String)> + Send + Sync>;
+
+/// Answers like a cooperative desktop client: no roots, a canned sampling reply, and elicitation
+/// accepted with every default of the requested schema.
+pub fn default_handler() -> Handler {
+    Arc::new(|method, params| match method {
+        "ping" => Ok(json!({})),
+        "roots/list" => Ok(json!({ "roots": [{ "uri": "file:///tmp/project", "name": "project" }] })),
+        "sampling/createMessage" => Ok(json!({
+            "role": "assistant",
+            "content": { "type": "text", "text": "sampled by the test client" },
+            "model": "test-model",
+            "stopReason": "endTurn"
+        })),
+        "elicitation/create" => {
+            let mut content = serde_json::Map::new();
+            if let Some(properties) = params.pointer("/requestedSchema/properties").and_then(Value::as_object) {
+                for (name, schema) in properties {
+                    if let Some(default) = schema.get("default") {
+                        content.insert(name.clone(), default.clone());
+                    }
+                }
+            }
+            Ok(json!({ "action": "accept", "content": content }))
+        }
+        other => Err((-32601, format!("method not found: {other}"))),
+    })
+}
+
+/// Options for [`Sidecar::spawn_with`].
+pub struct Launch {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub handler: Handler,
+}
+
+impl Launch {
+    /// `mcp-remote <url> --allow-http` with the default handler.
+    pub fn new(url: &str) -> Self {
+        Self {
+            args: vec![url.to_string(), "--allow-http".to_string()],
+            env: Vec::new(),
+            handler: default_handler(),
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+}
+
+type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>>;
+
+pub struct Sidecar {
+    child: Child,
+    stdin: Option<mpsc::UnboundedSender<String>>,
+    waiters: Waiters,
+    notifications: mpsc::UnboundedReceiver<Value>,
+    unmatched: mpsc::UnboundedReceiver<Value>,
+    violations: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<String>>,
+    stdout_closed: Option<oneshot::Receiver<()>>,
+    next_id: std::sync::atomic::AtomicI64,
+    config_dir: PathBuf,
+}
+
+/// A unique, empty directory under the system temp dir, removed by the sidecar on drop.
+fn fresh_config_dir() -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("mcp-remote-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("config dir");
+    dir
+}
+
+impl Sidecar {
+    /// Spawns `mcp-remote <url> --allow-http`.
+    pub fn spawn(url: &str) -> Self {
+        Self::spawn_with(Launch::new(url))
+    }
+
+    pub fn spawn_with(launch: Launch) -> Self {
+        let config_dir = fresh_config_dir();
+        let mut command = Command::new(binary_path());
+        command
+            .args(&launch.args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &config_dir)
+            .env("MCP_REMOTE_CONFIG_DIR", &config_dir)
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("spawn mcp-remote");
+        let (stdin_tx, mut stdin_rx) = mpsc::unbounded_channel::<String>();
+        let mut stdin = child.stdin.take().expect("stdin");
+        tokio::spawn(async move {
+            while let Some(line) = stdin_rx.recv().await {
+                if stdin.write_all(line.as_bytes()).await.is_err() || stdin.write_all(b"\n").await.is_err() {
+                    break;
+                }
+                let _ = stdin.flush().await;
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut child_stderr = child.stderr.take().expect("stderr");
+        let stderr_sink = Arc::clone(&stderr);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n) = child_stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                stderr_sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let waiters: Waiters = Arc::default();
+        let violations = Arc::new(Mutex::new(Vec::new()));
+        let (notify_tx, notifications) = mpsc::unbounded_channel();
+        let (unmatched_tx, unmatched) = mpsc::unbounded_channel();
+        let (closed_tx, stdout_closed) = oneshot::channel();
+        let reader = Reader {
+            waiters: Arc::clone(&waiters),
+            violations: Arc::clone(&violations),
+            notifications: notify_tx,
+            unmatched: unmatched_tx,
+            handler: launch.handler,
+            stdin: stdin_tx.downgrade(),
+        };
+        let stdout = child.stdout.take().expect("stdout");
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                reader.take(&line);
+            }
+            let _ = closed_tx.send(());
+        });
+        Self {
+            child,
+            stdin: Some(stdin_tx),
+            waiters,
+            notifications,
+            unmatched,
+            violations,
+            stderr,
+            stdout_closed: Some(stdout_closed),
+            next_id: std::sync::atomic::AtomicI64::new(1),
+            config_dir,
+        }
+    }
+
+    pub fn config_dir(&self) -> &Path {
+        &self.config_dir
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// Writes one raw line to the sidecar's stdin.
+    pub fn send_raw(&self, line: &str) {
+        self.stdin.as_ref().expect("stdin open").send(line.to_string()).expect("stdin writer");
+    }
+
+    /// Sends a message and returns a receiver for the response to `id`.
+    pub fn send_request(&self, id: Value, method: &str, params: Value) -> oneshot::Receiver<Value> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.lock().unwrap().insert(id.to_string(), tx);
+        self.send_raw(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }).to_string());
+        rx
+    }
+
+    /// Sends a request with a fresh numeric id and waits (bounded) for its response message.
+    pub async fn request(&self, method: &str, params: Value) -> Value {
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let rx = self.send_request(json!(id), method, params);
+        self.wait_response(rx, method).await
+    }
+
+    pub async fn wait_response(&self, rx: oneshot::Receiver<Value>, what: &str) -> Value {
+        match tokio::time::timeout(WAIT, rx).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(_)) => panic!("{what}: stdout closed before the response\n{}", self.stderr_tail()),
+            Err(_) => panic!("{what}: no response within {WAIT:?}\n{}", self.stderr_tail()),
+        }
+    }
+
+    /// `tools/call` returning the result's first text content; panics on an error response.
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> String {
+        let response = self.request("tools/call", json!({ "name": name, "arguments": arguments })).await;
+        tool_text(&response).unwrap_or_else(|| panic!("tools/call {name} failed: {response}\n{}", self.stderr_tail()))
+    }
+
+    pub fn notify(&self, method: &str, params: Value) {
+        self.send_raw(&json!({ "jsonrpc": "2.0", "method": method, "params": params }).to_string());
+    }
+
+    /// `initialize` (declaring roots, sampling and elicitation) then `notifications/initialized`.
+    pub async fn initialize(&self) -> Value {
+        let response = self
+            .request(
+                "initialize",
+                json!({
+                    "protocolVersion": PROTOCOL_VERSION,
+                    "capabilities": { "roots": { "listChanged": true }, "sampling": {}, "elicitation": {} },
+                    "clientInfo": { "name": "mcp-remote-tests", "version": "1.0.0" }
+                }),
+            )
+            .await;
+        assert!(response.get("result").is_some(), "initialize failed: {response}\n{}", self.stderr_tail());
+        self.notify("notifications/initialized", json!({}));
+        response
+    }
+
+    /// The next server notification or request seen on stdout.
+    pub async fn next_notification(&mut self) -> Value {
+        match tokio::time::timeout(WAIT, self.notifications.recv()).await {
+            Ok(Some(message)) => message,
+            _ => panic!("no server notification within {WAIT:?}\n{}", self.stderr_tail()),
+        }
+    }
+
+    /// The next response whose id nobody was waiting for (e.g. the `null` id of a parse error).
+    pub async fn next_unmatched(&mut self) -> Value {
+        match tokio::time::timeout(WAIT, self.unmatched.recv()).await {
+            Ok(Some(message)) => message,
+            _ => panic!("no unmatched response within {WAIT:?}\n{}", self.stderr_tail()),
+        }
+    }
+
+    /// Responses nobody waited for that arrived so far (duplicates would show up here).
+    pub fn drain_unmatched(&mut self) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Ok(message) = self.unmatched.try_recv() {
+            out.push(message);
+        }
+        out
+    }
+
+    /// Every stdout line that was not a JSON-RPC message.
+    pub fn violations(&self) -> Vec<String> {
+        self.violations.lock().unwrap().clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn stderr_tail(&self) -> String {
+        let stderr = self.stderr();
+        let lines: Vec<&str> = stderr.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        format!("--- mcp-remote stderr (tail) ---\n{tail}\n---")
+    }
+
+    /// Closes stdin (as Claude Desktop does on quit) and waits for the exit, bounded.
+    pub async fn close(&mut self) -> ExitStatus {
+        self.stdin = None;
+        self.wait_exit().await
+    }
+
+    /// Waits for the process to exit and its stdout to be fully read.
+    pub async fn wait_exit(&mut self) -> ExitStatus {
+        let status = match tokio::time::timeout(WAIT, self.child.wait()).await {
+            Ok(status) => status.expect("wait"),
+            Err(_) => panic!("mcp-remote did not exit within {WAIT:?}\n{}", self.stderr_tail()),
+        };
+        if let Some(closed) = self.stdout_closed.take() {
+            let _ = tokio::time::timeout(WAIT, closed).await;
+        }
+        status
+    }
+
+    /// Sends a signal to the process (Unix).
+    #[cfg(unix)]
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}", self.stderr_tail());
+        }
+        let _ = std::fs::remove_dir_all(&self.config_dir);
+    }
+}
+
+/// The first text content of a successful `tools/call` response.
+pub fn tool_text(response: &Value) -> Option<String> {
+    let result = response.get("result")?;
+    if result.get("isError") == Some(&Value::Bool(true)) {
+        return None;
+    }
+    result
+        .pointer("/content/0/text")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+struct Reader {
+    waiters: Waiters,
+    violations: Arc<Mutex<Vec<String>>>,
+    notifications: mpsc::UnboundedSender<Value>,
+    unmatched: mpsc::UnboundedSender<Value>,
+    handler: Handler,
+    /// Weak, so that closing the sidecar's stdin is not held up by the reader.
+    stdin: mpsc::WeakUnboundedSender<String>,
+}
+
+impl Reader {
+    fn take(&self, line: &str) {
+        let message: Value = match serde_json::from_str(line) {
+            Ok(Value::Object(map)) if map.get("jsonrpc") == Some(&json!("2.0")) => Value::Object(map),
+            _ => {
+                self.violations.lock().unwrap().push(line.to_string());
+                return;
+            }
+        };
+        let method = message.get("method").and_then(Value::as_str);
+        let id = message.get("id");
+        match (method, id) {
+            (Some(method), Some(id)) => {
+                let params = message.get("params").cloned().unwrap_or(Value::Null);
+                let reply = match (self.handler)(method, &params) {
+                    Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+                    Err((code, text)) => json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": text } }),
+                };
+                let _ = self.notifications.send(message.clone());
+                if let Some(stdin) = self.stdin.upgrade() {
+                    let _ = stdin.send(reply.to_string());
+                }
+            }
+            (Some(_), None) => {
+                let _ = self.notifications.send(message);
+            }
+            (None, Some(id)) => {
+                let waiter = self.waiters.lock().unwrap().remove(&id.to_string());
+                match waiter {
+                    Some(waiter) => {
+                        let _ = waiter.send(message);
+                    }
+                    None => {
+                        let _ = self.unmatched.send(message);
+                    }
+                }
+            }
+            (None, None) => {
+                let _ = self.unmatched.send(message);
+            }
+        }
+    }
+}
