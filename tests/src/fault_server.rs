@@ -34,7 +34,9 @@ pub struct FaultServer {
 
 impl FaultServer {
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
         let log: Arc<Mutex<Log>> = Arc::default();
         let app = axum::Router::new()
@@ -79,16 +81,18 @@ fn sse_event(id: Option<&str>, data: &Value) -> Bytes {
     Bytes::from(format!("{id}data: {data}\n\n"))
 }
 
-/// An SSE body that sends `chunks`, then breaks the connection (an error mid-body).
+/// An SSE body that sends `chunks`, then breaks the connection (an error mid-body). The body
+/// yields once before the error, so hyper flushes the chunks first.
 fn cut_stream(chunks: Vec<Bytes>) -> Response {
-    let items: Vec<Result<Bytes, std::io::Error>> = chunks
-        .into_iter()
-        .map(Ok)
-        .chain(std::iter::once(Err(std::io::Error::other("fault: stream cut"))))
-        .collect();
+    use futures_util::StreamExt;
+    let data = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+    let cut = futures_util::stream::once(async {
+        tokio::task::yield_now().await;
+        Err(std::io::Error::other("fault: stream cut"))
+    });
     Response::builder()
         .header("content-type", "text/event-stream")
-        .body(Body::from_stream(futures_util::stream::iter(items)))
+        .body(Body::from_stream(data.chain(cut)))
         .expect("response")
 }
 
@@ -103,7 +107,10 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
     let id = message.get("id").cloned();
     let method = message.get("method").and_then(Value::as_str).unwrap_or("");
     let Some(id) = id else {
-        return Response::builder().status(StatusCode::ACCEPTED).body(Body::empty()).expect("response");
+        return Response::builder()
+            .status(StatusCode::ACCEPTED)
+            .body(Body::empty())
+            .expect("response");
     };
     let result = match method {
         "initialize" => json!({
@@ -112,7 +119,10 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
             "serverInfo": { "name": "fault-server", "version": "0" }
         }),
         "tools/call" => {
-            let tool = message.pointer("/params/name").and_then(Value::as_str).unwrap_or("");
+            let tool = message
+                .pointer("/params/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             match tool {
                 "drop_then_resume" => {
                     log.lock().unwrap().pending_call = Some(id);
@@ -121,7 +131,9 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
                         sse_event(Some("e1"), &log_notification("before the cut")),
                     ]);
                 }
-                "drop_no_id" => return cut_stream(vec![Bytes::from_static(b": nothing to resume from\n\n")]),
+                "drop_no_id" => {
+                    return cut_stream(vec![Bytes::from_static(b": nothing to resume from\n\n")])
+                }
                 "garbage" => {
                     return Response::builder()
                         .header("content-type", "application/json")
@@ -135,19 +147,30 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
                         .body(Body::from("database on fire"))
                         .expect("response")
                 }
-                "accepted" => return Response::builder().status(StatusCode::ACCEPTED).body(Body::empty()).expect("response"),
+                "accepted" => {
+                    return Response::builder()
+                        .status(StatusCode::ACCEPTED)
+                        .body(Body::empty())
+                        .expect("response")
+                }
                 other => json!({ "content": [{ "type": "text", "text": other }] }),
             }
         }
         _ => json!({}),
     };
-    json_response(StatusCode::OK, json!({ "jsonrpc": "2.0", "id": id, "result": result }))
+    json_response(
+        StatusCode::OK,
+        json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+    )
 }
 
 /// Resumption: replays the event already delivered (as some servers do), then the answer.
 async fn on_get(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap) -> Response {
     let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()) else {
-        return Response::builder().status(StatusCode::METHOD_NOT_ALLOWED).body(Body::empty()).expect("response");
+        return Response::builder()
+            .status(StatusCode::METHOD_NOT_ALLOWED)
+            .body(Body::empty())
+            .expect("response");
     };
     let pending = {
         let mut log = log.lock().unwrap();
@@ -155,7 +178,10 @@ async fn on_get(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap) -> Respo
         log.pending_call.take()
     };
     let Some(id) = pending else {
-        return Response::builder().status(StatusCode::NOT_FOUND).body(Body::empty()).expect("response");
+        return Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body(Body::empty())
+            .expect("response");
     };
     let answer = json!({ "jsonrpc": "2.0", "id": id, "result": { "content": [{ "type": "text", "text": "resumed" }] } });
     let mut body = Vec::new();

@@ -67,8 +67,14 @@ impl PeerServer {
         let mut child = command.spawn().expect("spawn peer server");
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         for output in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
         ]
         .into_iter()
         .flatten()
@@ -110,9 +116,14 @@ impl PeerServer {
 
     /// `@modelcontextprotocol/server-everything` in Streamable HTTP mode (stateful, SSE, event store).
     pub async fn everything(port: u16) -> Self {
-        let script = require(peers_dir().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js"));
+        let script = require(
+            peers_dir().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
+        );
         let mut command = Command::new(node22());
-        command.arg(script).arg("streamableHttp").env("PORT", port.to_string());
+        command
+            .arg(script)
+            .arg("streamableHttp")
+            .env("PORT", port.to_string());
         Self::spawn(command, port, "listening on port").await
     }
 
@@ -137,7 +148,8 @@ impl PeerServer {
 /// Runs the Python SDK's stdio client (`tests/peers/sdk_client.py`) through `mcp-remote` against
 /// `url`: initialize → tools/list → tools/call echo. Returns its one-line JSON summary.
 pub async fn python_sdk_client(url: &str) -> serde_json::Value {
-    let config_dir = std::env::temp_dir().join(format!("mcp-remote-sdk-client-{}", std::process::id()));
+    let config_dir =
+        std::env::temp_dir().join(format!("mcp-remote-sdk-client-{}", std::process::id()));
     let output = tokio::time::timeout(
         Duration::from_secs(90),
         Command::new(python())
@@ -153,7 +165,10 @@ pub async fn python_sdk_client(url: &str) -> serde_json::Value {
     .expect("run the SDK client");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "SDK client failed against {url}:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "SDK client failed against {url}:\n{stdout}\n{stderr}"
+    );
     serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("SDK client printed no summary ({e}):\n{stdout}\n{stderr}"))
 }

@@ -50,7 +50,9 @@ pub type Handler = Arc<dyn Fn(&str, &Value) -> Result<Value, (i64, String)> + Se
 pub fn default_handler() -> Handler {
     Arc::new(|method, params| match method {
         "ping" => Ok(json!({})),
-        "roots/list" => Ok(json!({ "roots": [{ "uri": "file:///tmp/project", "name": "project" }] })),
+        "roots/list" => {
+            Ok(json!({ "roots": [{ "uri": "file:///tmp/project", "name": "project" }] }))
+        }
         "sampling/createMessage" => Ok(json!({
             "role": "assistant",
             "content": { "type": "text", "text": "sampled by the test client" },
@@ -59,7 +61,10 @@ pub fn default_handler() -> Handler {
         })),
         "elicitation/create" => {
             let mut content = serde_json::Map::new();
-            if let Some(properties) = params.pointer("/requestedSchema/properties").and_then(Value::as_object) {
+            if let Some(properties) = params
+                .pointer("/requestedSchema/properties")
+                .and_then(Value::as_object)
+            {
                 for (name, schema) in properties {
                     if let Some(default) = schema.get("default") {
                         content.insert(name.clone(), default.clone());
@@ -150,7 +155,9 @@ impl Sidecar {
         let mut stdin = child.stdin.take().expect("stdin");
         tokio::spawn(async move {
             while let Some(line) = stdin_rx.recv().await {
-                if stdin.write_all(line.as_bytes()).await.is_err() || stdin.write_all(b"\n").await.is_err() {
+                if stdin.write_all(line.as_bytes()).await.is_err()
+                    || stdin.write_all(b"\n").await.is_err()
+                {
                     break;
                 }
                 let _ = stdin.flush().await;
@@ -165,7 +172,10 @@ impl Sidecar {
                 if n == 0 {
                     break;
                 }
-                stderr_sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                stderr_sink
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         let waiters: Waiters = Arc::default();
@@ -213,20 +223,28 @@ impl Sidecar {
 
     /// Writes one raw line to the sidecar's stdin.
     pub fn send_raw(&self, line: &str) {
-        self.stdin.as_ref().expect("stdin open").send(line.to_string()).expect("stdin writer");
+        self.stdin
+            .as_ref()
+            .expect("stdin open")
+            .send(line.to_string())
+            .expect("stdin writer");
     }
 
     /// Sends a message and returns a receiver for the response to `id`.
     pub fn send_request(&self, id: Value, method: &str, params: Value) -> oneshot::Receiver<Value> {
         let (tx, rx) = oneshot::channel();
         self.waiters.lock().unwrap().insert(id.to_string(), tx);
-        self.send_raw(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }).to_string());
+        self.send_raw(
+            &json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }).to_string(),
+        );
         rx
     }
 
     /// Sends a request with a fresh numeric id and waits (bounded) for its response message.
     pub async fn request(&self, method: &str, params: Value) -> Value {
-        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let rx = self.send_request(json!(id), method, params);
         self.wait_response(rx, method).await
     }
@@ -234,15 +252,31 @@ impl Sidecar {
     pub async fn wait_response(&self, rx: oneshot::Receiver<Value>, what: &str) -> Value {
         match tokio::time::timeout(WAIT, rx).await {
             Ok(Ok(response)) => response,
-            Ok(Err(_)) => panic!("{what}: stdout closed before the response\n{}", self.stderr_tail()),
-            Err(_) => panic!("{what}: no response within {WAIT:?}\n{}", self.stderr_tail()),
+            Ok(Err(_)) => panic!(
+                "{what}: stdout closed before the response\n{}",
+                self.stderr_tail()
+            ),
+            Err(_) => panic!(
+                "{what}: no response within {WAIT:?}\n{}",
+                self.stderr_tail()
+            ),
         }
     }
 
     /// `tools/call` returning the result's first text content; panics on an error response.
     pub async fn call_tool(&self, name: &str, arguments: Value) -> String {
-        let response = self.request("tools/call", json!({ "name": name, "arguments": arguments })).await;
-        tool_text(&response).unwrap_or_else(|| panic!("tools/call {name} failed: {response}\n{}", self.stderr_tail()))
+        let response = self
+            .request(
+                "tools/call",
+                json!({ "name": name, "arguments": arguments }),
+            )
+            .await;
+        tool_text(&response).unwrap_or_else(|| {
+            panic!(
+                "tools/call {name} failed: {response}\n{}",
+                self.stderr_tail()
+            )
+        })
     }
 
     pub fn notify(&self, method: &str, params: Value) {
@@ -261,7 +295,11 @@ impl Sidecar {
                 }),
             )
             .await;
-        assert!(response.get("result").is_some(), "initialize failed: {response}\n{}", self.stderr_tail());
+        assert!(
+            response.get("result").is_some(),
+            "initialize failed: {response}\n{}",
+            self.stderr_tail()
+        );
         self.notify("notifications/initialized", json!({}));
         response
     }
@@ -270,15 +308,30 @@ impl Sidecar {
     pub async fn next_notification(&mut self) -> Value {
         match tokio::time::timeout(WAIT, self.notifications.recv()).await {
             Ok(Some(message)) => message,
-            _ => panic!("no server notification within {WAIT:?}\n{}", self.stderr_tail()),
+            _ => panic!(
+                "no server notification within {WAIT:?}\n{}",
+                self.stderr_tail()
+            ),
         }
+    }
+
+    /// Server notifications and requests that arrived and were not taken yet.
+    pub fn drain_notifications(&mut self) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Ok(message) = self.notifications.try_recv() {
+            out.push(message);
+        }
+        out
     }
 
     /// The next response whose id nobody was waiting for (e.g. the `null` id of a parse error).
     pub async fn next_unmatched(&mut self) -> Value {
         match tokio::time::timeout(WAIT, self.unmatched.recv()).await {
             Ok(Some(message)) => message,
-            _ => panic!("no unmatched response within {WAIT:?}\n{}", self.stderr_tail()),
+            _ => panic!(
+                "no unmatched response within {WAIT:?}\n{}",
+                self.stderr_tail()
+            ),
         }
     }
 
@@ -317,7 +370,10 @@ impl Sidecar {
     pub async fn wait_exit(&mut self) -> ExitStatus {
         let status = match tokio::time::timeout(WAIT, self.child.wait()).await {
             Ok(status) => status.expect("wait"),
-            Err(_) => panic!("mcp-remote did not exit within {WAIT:?}\n{}", self.stderr_tail()),
+            Err(_) => panic!(
+                "mcp-remote did not exit within {WAIT:?}\n{}",
+                self.stderr_tail()
+            ),
         };
         if let Some(closed) = self.stdout_closed.take() {
             let _ = tokio::time::timeout(WAIT, closed).await;
@@ -371,7 +427,9 @@ struct Reader {
 impl Reader {
     fn take(&self, line: &str) {
         let message: Value = match serde_json::from_str(line) {
-            Ok(Value::Object(map)) if map.get("jsonrpc") == Some(&json!("2.0")) => Value::Object(map),
+            Ok(Value::Object(map)) if map.get("jsonrpc") == Some(&json!("2.0")) => {
+                Value::Object(map)
+            }
             _ => {
                 self.violations.lock().unwrap().push(line.to_string());
                 return;
@@ -384,7 +442,9 @@ impl Reader {
                 let params = message.get("params").cloned().unwrap_or(Value::Null);
                 let reply = match (self.handler)(method, &params) {
                     Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
-                    Err((code, text)) => json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": text } }),
+                    Err((code, text)) => {
+                        json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": text } })
+                    }
                 };
                 let _ = self.notifications.send(message.clone());
                 if let Some(stdin) = self.stdin.upgrade() {

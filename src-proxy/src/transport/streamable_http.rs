@@ -27,7 +27,7 @@ const ACCEPT_SSE: HeaderValue = HeaderValue::from_static("text/event-stream");
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// Resumption attempts for one response stream before its requests are answered with an error.
-const MAX_RESUME_ATTEMPTS: u32 = 5;
+const MAX_RESUME_ATTEMPTS: u32 = 3;
 /// Wait before reconnecting when the server gave no `retry:`.
 const DEFAULT_RETRY: Duration = Duration::from_secs(1);
 /// Ceiling of the GET stream's reconnection backoff.
@@ -487,8 +487,11 @@ impl Exchange<'_> {
             if self.unanswered == 0 {
                 return Ok(());
             }
+            if let Err(error) = pumped {
+                debug!(%error, "response stream broke");
+            }
             let Some(last_event_id) = parser.last_event_id().map(str::to_owned) else {
-                return Err(pumped.err().unwrap_or(TransportError::StreamEnded));
+                return Err(TransportError::StreamEnded);
             };
             response = loop {
                 attempts += 1;

@@ -1,0 +1,86 @@
+//! Faults no real server produces on demand, from OUR OWN fault server (see its module doc): a
+//! cut response stream (resumed, with a replayed event), a cut stream with nothing to resume from,
+//! a garbage body, HTTP 500, a 202 to a request, and an unreachable server. Every request still
+//! gets exactly one answer, and the proxy keeps serving.
+
+use mcp_remote_tests::fault_server::FaultServer;
+use mcp_remote_tests::sidecar::Sidecar;
+use serde_json::{json, Value};
+
+async fn call(sidecar: &Sidecar, tool: &str) -> Value {
+    sidecar
+        .request("tools/call", json!({ "name": tool, "arguments": {} }))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_stream_is_resumed_and_nothing_is_delivered_twice() {
+    let server = FaultServer::start().await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let response = call(&sidecar, "drop_then_resume").await;
+    assert_eq!(
+        response["result"]["content"][0]["text"], "resumed",
+        "{response}"
+    );
+    assert_eq!(server.resumed_from(), vec!["e1".to_string()]);
+    let note = sidecar.next_notification().await;
+    assert_eq!(note["params"]["data"], "before the cut");
+    // Whatever else arrives, the replayed notification and the duplicate answer must not.
+    assert_eq!(
+        call(&sidecar, "still-alive").await["result"]["content"][0]["text"],
+        "still-alive"
+    );
+    assert!(
+        sidecar.drain_unmatched().is_empty(),
+        "a duplicate response reached the client"
+    );
+    assert!(sidecar.close().await.success());
+    let extra = sidecar.drain_notifications();
+    assert!(
+        extra.is_empty(),
+        "replayed messages reached the client: {extra:?}"
+    );
+    assert_eq!(server.deletes(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_is_answered_with_a_useful_error() {
+    let server = FaultServer::start().await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    for (tool, needle) in [
+        ("drop_no_id", "closed the response stream"),
+        ("garbage", "invalid response"),
+        (
+            "http500",
+            "HTTP 500 Internal Server Error: database on fire",
+        ),
+        ("accepted", "without answering"),
+    ] {
+        let response = call(&sidecar, tool).await;
+        let message = response["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{tool}: {response}"));
+        assert!(message.contains(needle), "{tool}: {message}");
+        assert_eq!(response["error"]["code"], -32000, "{tool}");
+    }
+    assert_eq!(
+        call(&sidecar, "still-alive").await["result"]["content"][0]["text"],
+        "still-alive"
+    );
+    assert!(sidecar.violations().is_empty());
+    assert!(sidecar.close().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_answers_each_request_with_an_error() {
+    let port = mcp_remote_tests::peers::free_port();
+    let mut sidecar = Sidecar::spawn(&format!("http://127.0.0.1:{port}/mcp"));
+    for _ in 0..2 {
+        let response = sidecar.request("initialize", json!({ "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } })).await;
+        let message = response["error"]["message"].as_str().expect("an error");
+        assert!(message.contains("cannot reach the server"), "{message}");
+    }
+    assert!(sidecar.close().await.success());
+}

@@ -1,0 +1,84 @@
+//! mcp-remote between SDK clients and servers of other implementations: the Python SDK's stdio
+//! client plays Claude Desktop against the rmcp server, the Python SDK's server and
+//! `@modelcontextprotocol/server-everything` (TypeScript SDK); and server-everything's own quirks
+//! (400 for a lost session, a server killed mid-call).
+
+use mcp_remote_tests::peers::{free_port, python_sdk_client, PeerServer};
+use mcp_remote_tests::rmcp_server::{self, Mode};
+use mcp_remote_tests::sidecar::Sidecar;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_client_through_the_proxy_to_rmcp() {
+    let server = rmcp_server::start(Mode::Stateful).await;
+    let summary = python_sdk_client(&server.url).await;
+    assert_eq!(summary["server"], "rmcp-test-server");
+    assert_eq!(summary["echo"], "hello through mcp-remote");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_client_through_the_proxy_to_the_python_sdk_server() {
+    for flags in [&[][..], &["--stateless", "--json"][..]] {
+        let server = PeerServer::python(flags).await;
+        let summary = python_sdk_client(&server.url).await;
+        assert_eq!(summary["server"], "python-sdk-test-server", "{flags:?}");
+        assert_eq!(summary["echo"], "hello through mcp-remote", "{flags:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_client_through_the_proxy_to_server_everything() {
+    let server = PeerServer::everything(free_port()).await;
+    let summary = python_sdk_client(&server.url).await;
+    assert_eq!(summary["echo"], "Echo: hello through mcp-remote");
+    assert!(summary["tools"].as_u64().unwrap() > 5);
+}
+
+fn long_operation(sidecar: &Sidecar, id: i64) -> tokio::sync::oneshot::Receiver<serde_json::Value> {
+    sidecar.send_request(
+        json!(id),
+        "tools/call",
+        json!({
+            "name": "trigger-long-running-operation",
+            "arguments": { "duration": 30, "steps": 30 },
+            "_meta": { "progressToken": "op" }
+        }),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_killed_mid_call_yields_an_error_then_service_resumes() {
+    let port = free_port();
+    let server = PeerServer::everything(port).await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let call = long_operation(&sidecar, 500);
+    // The first progress notification proves the call is in flight on the server.
+    loop {
+        let message = sidecar.next_notification().await;
+        if message["method"] == "notifications/progress" {
+            break;
+        }
+    }
+    server.kill().await;
+    let answer = sidecar
+        .wait_response(call, "the call cut off by the kill")
+        .await;
+    assert_eq!(answer["id"], 500);
+    let message = answer["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(message.starts_with("mcp-remote:"), "{message}");
+
+    // The server comes back (a new process: the old session is gone, and it says so with 400).
+    let _server = PeerServer::everything(port).await;
+    assert_eq!(
+        sidecar
+            .call_tool("echo", json!({ "message": "back" }))
+            .await,
+        "Echo: back"
+    );
+    assert!(sidecar.drain_unmatched().is_empty());
+    assert!(sidecar.violations().is_empty());
+    assert!(sidecar.close().await.success());
+}
