@@ -131,7 +131,7 @@ impl Sink for Router {
             }
             None => {
                 warn!("dropping a server message that is not JSON-RPC");
-                Delivered::Dropped
+                Delivered::Invalid
             }
         }
     }

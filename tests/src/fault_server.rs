@@ -4,7 +4,8 @@
 //! that is not JSON, an HTTP 500, and a 202 to a request. Everything else it answers minimally.
 //!
 //! The fault is chosen by the tool name of a `tools/call`: `drop_then_resume`, `drop_no_id`,
-//! `garbage`, `http500`, `accepted`; any other tool echoes its name.
+//! `garbage`, `http500`, `accepted`; any other tool echoes its name. A batch array is answered
+//! with an array (each request's method as its result).
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -104,6 +105,14 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
     let Ok(message) = serde_json::from_slice::<Value>(&body) else {
         return json_response(StatusCode::BAD_REQUEST, json!({ "error": "not json" }));
     };
+    if let Value::Array(batch) = &message {
+        // A 2025-03-26 batch: answer each request with its method name.
+        let answers: Vec<Value> = batch
+            .iter()
+            .filter_map(|m| Some(json!({ "jsonrpc": "2.0", "id": m.get("id")?, "result": { "method": m.get("method")? } })))
+            .collect();
+        return json_response(StatusCode::OK, Value::Array(answers));
+    }
     let id = message.get("id").cloned();
     let method = message.get("method").and_then(Value::as_str).unwrap_or("");
     let Some(id) = id else {

@@ -205,6 +205,17 @@ impl RunningServer {
         }
     }
 
+    /// Closes every session's standalone GET stream (the session lives on), telling the client
+    /// to reconnect after `retry`.
+    pub async fn close_get_streams(&self, retry: Duration) {
+        for handle in self.sessions.sessions.read().await.values() {
+            handle
+                .close_standalone_sse_stream(Some(retry))
+                .await
+                .expect("close GET stream");
+        }
+    }
+
     pub fn seen(&self) -> Vec<Seen> {
         self.requests.lock().unwrap().clone()
     }

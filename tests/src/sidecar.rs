@@ -230,10 +230,16 @@ impl Sidecar {
             .expect("stdin writer");
     }
 
-    /// Sends a message and returns a receiver for the response to `id`.
-    pub fn send_request(&self, id: Value, method: &str, params: Value) -> oneshot::Receiver<Value> {
+    /// Registers interest in the response to `id` (for requests sent with [`Self::send_raw`]).
+    pub fn expect_response(&self, id: Value) -> oneshot::Receiver<Value> {
         let (tx, rx) = oneshot::channel();
         self.waiters.lock().unwrap().insert(id.to_string(), tx);
+        rx
+    }
+
+    /// Sends a message and returns a receiver for the response to `id`.
+    pub fn send_request(&self, id: Value, method: &str, params: Value) -> oneshot::Receiver<Value> {
+        let rx = self.expect_response(id.clone());
         self.send_raw(
             &json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }).to_string(),
         );

@@ -84,3 +84,25 @@ async fn an_unreachable_server_answers_each_request_with_an_error() {
     }
     assert!(sidecar.close().await.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_gets_one_answer_per_request() {
+    let server = FaultServer::start().await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let first = sidecar.expect_response(json!("b1"));
+    let second = sidecar.expect_response(json!("b2"));
+    sidecar.send_raw(
+        r#"[{"jsonrpc":"2.0","id":"b1","method":"tools/list"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":"b2","method":"ping"}]"#,
+    );
+    assert_eq!(
+        sidecar.wait_response(first, "b1").await["result"]["method"],
+        "tools/list"
+    );
+    assert_eq!(
+        sidecar.wait_response(second, "b2").await["result"]["method"],
+        "ping"
+    );
+    assert!(sidecar.drain_unmatched().is_empty());
+    assert!(sidecar.close().await.success());
+}

@@ -10,10 +10,12 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_client_through_the_proxy_to_rmcp() {
-    let server = rmcp_server::start(Mode::Stateful).await;
-    let summary = python_sdk_client(&server.url).await;
-    assert_eq!(summary["server"], "rmcp-test-server");
-    assert_eq!(summary["echo"], "hello through mcp-remote");
+    for mode in [Mode::Stateful, Mode::Stateless, Mode::StatelessJson] {
+        let server = rmcp_server::start(mode).await;
+        let summary = python_sdk_client(&server.url).await;
+        assert_eq!(summary["server"], "rmcp-test-server", "{mode:?}");
+        assert_eq!(summary["echo"], "hello through mcp-remote", "{mode:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

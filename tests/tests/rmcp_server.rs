@@ -142,6 +142,77 @@ async fn server_notifications_arrive_over_the_get_stream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_get_stream_is_reopened_and_keeps_delivering() {
+    let server = rmcp_server::start(Mode::Stateful).await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    assert_eq!(
+        sidecar.call_tool("notify", json!({ "count": 1 })).await,
+        "sent 1"
+    );
+    assert_eq!(sidecar.next_notification().await["params"]["data"]["i"], 0);
+    let gets_before = server.seen().iter().filter(|r| r.method == "GET").count();
+    server
+        .close_get_streams(std::time::Duration::from_millis(50))
+        .await;
+    // Notifications sent while no stream is open are cached by rmcp and replayed on reconnect.
+    assert_eq!(
+        sidecar.call_tool("notify", json!({ "count": 2 })).await,
+        "sent 2"
+    );
+    assert_eq!(sidecar.next_notification().await["params"]["data"]["i"], 0);
+    assert_eq!(sidecar.next_notification().await["params"]["data"]["i"], 1);
+    let gets: Vec<_> = server
+        .seen()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .collect();
+    assert!(gets.len() > gets_before, "the GET stream was not reopened");
+    assert!(
+        gets.last().unwrap().headers.get("last-event-id").is_some(),
+        "reconnect without Last-Event-ID"
+    );
+    assert!(
+        sidecar.drain_notifications().is_empty(),
+        "a notification was delivered twice"
+    );
+    assert!(sidecar.close().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_logs_never_show_header_values() {
+    let server = rmcp_server::start(Mode::Stateful).await;
+    let secret = "sk-SECRET-VALUE-4242";
+    let mut sidecar = Sidecar::spawn_with(
+        Launch::new(&format!("{}?api_key={secret}", server.url))
+            .arg("--debug")
+            .arg("--header")
+            .arg(format!("Authorization: Bearer {secret}"))
+            .arg("--header")
+            .arg(format!("X-Other: {secret}")),
+    );
+    sidecar.initialize().await;
+    assert_eq!(
+        sidecar.call_tool("echo", json!({ "message": "x" })).await,
+        "x"
+    );
+    assert!(server
+        .seen()
+        .iter()
+        .all(|r| r.headers["authorization"] == format!("Bearer {secret}").as_str()));
+    assert!(sidecar.close().await.success());
+    let stderr = sidecar.stderr();
+    assert!(
+        stderr.contains("DEBUG"),
+        "--debug logged nothing at debug level"
+    );
+    assert!(
+        !stderr.contains(secret),
+        "a secret reached the logs:\n{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_requests_reach_the_client_and_its_answers_go_back() {
     let server = rmcp_server::start(Mode::Stateful).await;
     let mut sidecar = Sidecar::spawn(&server.url);

@@ -22,8 +22,10 @@ pub enum Delivered {
     Answered(Bytes),
     /// A server request or notification, passed on to the client.
     Forwarded,
-    /// A duplicate, a response nobody waits for, or bytes that are not JSON-RPC.
+    /// A duplicate, or a response nobody waits for.
     Dropped,
+    /// Bytes that are not a JSON-RPC message.
+    Invalid,
 }
 
 /// Where a transport puts the messages the server sends (the proxy's router).

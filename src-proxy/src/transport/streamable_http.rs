@@ -69,7 +69,8 @@ impl Sink for Discard {
     fn deliver(&self, message: Bytes, _event_id: Option<&str>) -> Delivered {
         match ServerMessage::classify(&message) {
             Some(ServerMessage::Response { id }) => Delivered::Answered(id),
-            _ => Delivered::Dropped,
+            Some(ServerMessage::Other) => Delivered::Dropped,
+            None => Delivered::Invalid,
         }
     }
 }
@@ -411,6 +412,10 @@ impl Inner {
                     return;
                 }
                 Err(TransportError::ShuttingDown) => return,
+                Err(error @ TransportError::InvalidResponse(_)) => {
+                    debug!(%error, "the server's GET answer is not an event stream");
+                    return;
+                }
                 Err(error) => {
                     warn!(%error, "server stream failed; will retry");
                     failures += 1;
@@ -453,7 +458,7 @@ impl Exchange<'_> {
             }
             Outcome::Before(_) => {}
             Outcome::After(Delivered::Answered(id)) if ids.contains(id) => answered += 1,
-            Outcome::After(Delivered::Dropped) => invalid = true,
+            Outcome::After(Delivered::Invalid) => invalid = true,
             Outcome::After(_) => {}
         });
         self.unanswered = self.unanswered.saturating_sub(answered);
@@ -535,7 +540,7 @@ fn deliver_each(
             Some(items) => items,
             None => {
                 warn!("the server sent a batch that is not valid JSON");
-                observe(Outcome::After(&Delivered::Dropped));
+                observe(Outcome::After(&Delivered::Invalid));
                 return 0;
             }
         }
@@ -546,7 +551,7 @@ fn deliver_each(
     for message in messages {
         observe(Outcome::Before(&message));
         let delivered = sink.deliver(message, event_id);
-        if delivered != Delivered::Dropped {
+        if matches!(delivered, Delivered::Answered(_) | Delivered::Forwarded) {
             taken += 1;
         }
         observe(Outcome::After(&delivered));
