@@ -206,10 +206,6 @@ impl ClientMessage {
             body,
         })
     }
-
-    pub fn is_request(&self) -> bool {
-        !self.request_ids.as_slice().is_empty()
-    }
 }
 
 /// Reads `params.requestId` of a `notifications/cancelled` message.
@@ -351,16 +347,15 @@ mod tests {
         let m = parse(r#"{"jsonrpc":"2.0","id": "a1","method":"initialize","params":{}}"#).unwrap();
         assert_eq!(m.request_ids.as_slice(), &[Bytes::from_static(br#""a1""#)]);
         assert_eq!(m.method, Method::Initialize);
-        assert!(m.is_request());
     }
 
     #[test]
     fn notification_and_response_carry_no_request_ids() {
         let n = parse(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
         assert_eq!(n.method, Method::Initialized);
-        assert!(!n.is_request());
+        assert_eq!(n.request_ids, RequestIds::None);
         let r = parse(r#"{"jsonrpc":"2.0","id":7,"result":{}}"#).unwrap();
-        assert!(!r.is_request());
+        assert_eq!(r.request_ids, RequestIds::None);
         assert_eq!(r.method, Method::Other);
     }
 

@@ -23,6 +23,8 @@ use tracing::{debug, info, warn};
 
 /// After stdin closes, in-flight requests get this long to finish before they are cut off.
 const DRAIN_ON_EOF: Duration = Duration::from_millis(300);
+/// How long the last messages may take to reach a client that is still reading.
+const FLUSH_ON_EXIT: Duration = Duration::from_secs(1);
 /// How long the handshake waits for the server to answer the first GET stream request.
 const SERVER_STREAM_WAIT: Duration = Duration::from_secs(3);
 
@@ -189,10 +191,12 @@ where
     proxy.remote.close().await;
     drop(proxy);
     if !stdout_closed {
-        match writer.await {
-            Ok(Err(e)) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+        // Ends once every message is written; a client that stopped reading cannot hold us.
+        match tokio::time::timeout(FLUSH_ON_EXIT, writer).await {
+            Ok(Ok(Err(e))) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                 warn!(error = %e, "writing stdout failed")
             }
+            Err(_) => warn!("stdout did not drain in time; exiting"),
             _ => {}
         }
     }
