@@ -77,6 +77,10 @@ pub struct Args {
     #[arg(long, value_name = "JSON|@FILE")]
     static_oauth_client_info: Option<String>,
 
+    /// Client ID Metadata Document URL to use as client_id where the server supports it (https)
+    #[arg(long, value_name = "URL")]
+    client_metadata_url: Option<String>,
+
     /// The protected resource URI to request tokens for (default: discovered)
     #[arg(long, value_name = "URI")]
     resource: Option<String>,
@@ -102,6 +106,8 @@ pub enum LogLevel {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server_url: Url,
+    /// The server URL exactly as given: the credential store's key is made from it.
+    pub server_url_arg: String,
     /// Port for the OAuth callback listener; 0 lets the OS choose.
     pub callback_port: u16,
     /// Loopback host the callback listener binds to.
@@ -113,7 +119,9 @@ pub struct Config {
     pub auth_timeout: Duration,
     pub static_client_metadata: Option<serde_json::Map<String, serde_json::Value>>,
     pub static_client_info: Option<serde_json::Map<String, serde_json::Value>>,
-    pub resource: Option<Url>,
+    pub client_metadata_url: Option<Url>,
+    /// The `resource` to request tokens for, exactly as given.
+    pub resource: Option<String>,
     pub config_dir: PathBuf,
     /// Program that opens the sign-in URL instead of the platform opener.
     pub browser: Option<PathBuf>,
@@ -163,11 +171,9 @@ impl Config {
         let server_url = parse_server_url(&args.server_url, args.allow_http)?;
         let callback_port = match &args.port {
             None => 0,
-            Some(port) => port.parse::<u16>().map_err(|_| {
-                CliError::invalid(format!(
-                    "port must be a number from 0 to 65535, got {port:?}"
-                ))
-            })?,
+            Some(port) => port
+                .parse::<u16>()
+                .map_err(|_| CliError::invalid(format!("port must be a number from 0 to 65535, got {port:?}")))?,
         };
         validate_callback_host(&args.host)?;
         let mut headers = HeaderMap::new();
@@ -175,9 +181,8 @@ impl Config {
             let (name, value) = parse_header(raw, env)?;
             headers.append(name, value);
         }
-        let auth_timeout = parse_duration(&args.auth_timeout).map_err(|why| {
-            CliError::invalid(format!("--auth-timeout {:?}: {why}", args.auth_timeout))
-        })?;
+        let auth_timeout = parse_duration(&args.auth_timeout)
+            .map_err(|why| CliError::invalid(format!("--auth-timeout {:?}: {why}", args.auth_timeout)))?;
         let static_client_metadata = args
             .static_oauth_client_metadata
             .as_deref()
@@ -189,41 +194,39 @@ impl Config {
             .map(|arg| json_object_argument("--static-oauth-client-info", arg))
             .transpose()?;
         if let Some(info) = &static_client_info {
-            let has_client_id = info
-                .get("client_id")
-                .and_then(|id| id.as_str())
-                .is_some_and(|id| !id.is_empty());
+            let has_client_id = info.get("client_id").and_then(|id| id.as_str()).is_some_and(|id| !id.is_empty());
             if !has_client_id {
                 return Err(CliError::invalid(
                     "--static-oauth-client-info must contain a non-empty string \"client_id\"",
                 ));
             }
         }
-        let resource = args
-            .resource
+        if let Some(r) = args.resource.as_deref() {
+            let parsed =
+                Url::parse(r).map_err(|e| CliError::invalid(format!("--resource {r:?} is not an absolute URI: {e}")))?;
+            if parsed.fragment().is_some() {
+                return Err(CliError::invalid(format!("--resource {r:?} must not have a fragment")));
+            }
+        }
+        let resource = args.resource;
+        let client_metadata_url = args
+            .client_metadata_url
             .as_deref()
-            .map(|r| {
-                Url::parse(r).map_err(|e| {
-                    CliError::invalid(format!("--resource {r:?} is not an absolute URI: {e}"))
-                })
+            .map(|u| {
+                let url =
+                    Url::parse(u).map_err(|e| CliError::invalid(format!("--client-metadata-url {u:?} is not a URL: {e}")))?;
+                if url.scheme() != "https" || url.path() == "/" {
+                    return Err(CliError::invalid(format!("--client-metadata-url {u:?} must be an https URL with a path")));
+                }
+                Ok(url)
             })
             .transpose()?;
         let config_dir = args
             .config_dir
-            .or_else(|| {
-                env(CONFIG_DIR_ENV)
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
+            .or_else(|| env(CONFIG_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
             .or_else(default_config_dir)
-            .ok_or_else(|| {
-                CliError::invalid(
-                    "no config directory: pass --config-dir or set MCP_REMOTE_CONFIG_DIR",
-                )
-            })?;
-        let browser = env(BROWSER_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
+            .ok_or_else(|| CliError::invalid("no config directory: pass --config-dir or set MCP_REMOTE_CONFIG_DIR"))?;
+        let browser = env(BROWSER_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
         let log_level = match (args.debug, args.silent) {
             (true, _) => LogLevel::Debug,
             (_, true) => LogLevel::Error,
@@ -231,6 +234,7 @@ impl Config {
         };
         Ok(Self {
             server_url,
+            server_url_arg: args.server_url,
             callback_port,
             callback_host: args.host,
             headers,
@@ -239,6 +243,7 @@ impl Config {
             auth_timeout,
             static_client_metadata,
             static_client_info,
+            client_metadata_url,
             resource,
             config_dir,
             browser,
@@ -247,8 +252,7 @@ impl Config {
 }
 
 fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url, CliError> {
-    let url = Url::parse(raw)
-        .map_err(|e| CliError::invalid(format!("server URL {raw:?} is not valid: {e}")))?;
+    let url = Url::parse(raw).map_err(|e| CliError::invalid(format!("server URL {raw:?} is not valid: {e}")))?;
     match url.scheme() {
         "https" => {}
         "http" if allow_http => {}
@@ -268,8 +272,7 @@ fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url, CliError> {
 /// The callback listener must stay on the loopback interface.
 fn validate_callback_host(host: &str) -> Result<(), CliError> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = bare.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if loopback {
         Ok(())
     } else {
@@ -280,30 +283,22 @@ fn validate_callback_host(host: &str) -> Result<(), CliError> {
 }
 
 /// Parses `"Name: value"` (or `Name:value`), expands `${VAR}` and refuses reserved names.
-fn parse_header(
-    raw: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(HeaderName, HeaderValue), CliError> {
-    let (name, value) = raw.split_once(':').ok_or_else(|| {
-        CliError::invalid(format!("--header {raw:?} must look like \"Name: value\""))
-    })?;
+fn parse_header(raw: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(HeaderName, HeaderValue), CliError> {
+    let (name, value) = raw
+        .split_once(':')
+        .ok_or_else(|| CliError::invalid(format!("--header {raw:?} must look like \"Name: value\"")))?;
     let name = name.trim();
-    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-        CliError::invalid(format!(
-            "--header {raw:?}: {name:?} is not a valid header name"
-        ))
-    })?;
+    let header_name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| CliError::invalid(format!("--header {raw:?}: {name:?} is not a valid header name")))?;
     if RESERVED_HEADERS.contains(&header_name.as_str()) {
         return Err(CliError::invalid(format!(
             "--header {name:?} is reserved: mcp-remote sets it itself and it cannot be overridden"
         )));
     }
-    let expanded = interpolate_env(value.trim(), env)
-        .map_err(|why| CliError::invalid(format!("--header {name}: {why}")))?;
+    let expanded =
+        interpolate_env(value.trim(), env).map_err(|why| CliError::invalid(format!("--header {name}: {why}")))?;
     let mut header_value = HeaderValue::from_str(&expanded).map_err(|_| {
-        CliError::invalid(format!(
-            "--header {name}: the value holds characters not allowed in a header"
-        ))
+        CliError::invalid(format!("--header {name}: the value holds characters not allowed in a header"))
     })?;
     header_value.set_sensitive(true);
     Ok((header_name, header_value))
@@ -317,9 +312,7 @@ fn interpolate_env(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| "unclosed \"${\" in the value".to_string())?;
+        let end = after.find('}').ok_or_else(|| "unclosed \"${\" in the value".to_string())?;
         let name = &after[..end];
         let valid = !name.is_empty()
             && !name.starts_with(|c: char| c.is_ascii_digit())
@@ -327,8 +320,7 @@ fn interpolate_env(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<
         if !valid {
             return Err(format!("\"${{{name}}}\" is not a valid variable reference"));
         }
-        let substituted =
-            env(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
+        let substituted = env(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
         out.push_str(&substituted);
         rest = &after[end + 1..];
     }
@@ -351,13 +343,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         let number_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or("missing unit after the last number (use s, m, h or ms)")?;
-        let number: f64 = rest[..number_len]
-            .parse()
-            .map_err(|_| format!("{:?} is not a number", &rest[..number_len]))?;
+        let number: f64 =
+            rest[..number_len].parse().map_err(|_| format!("{:?} is not a number", &rest[..number_len]))?;
         rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -381,10 +370,7 @@ fn seconds_to_duration(seconds: f64) -> Result<Duration, String> {
 }
 
 /// Reads a flag that takes inline JSON or `@path` to a JSON file, which must hold an object.
-fn json_object_argument(
-    flag: &str,
-    arg: &str,
-) -> Result<serde_json::Map<String, serde_json::Value>, CliError> {
+fn json_object_argument(flag: &str, arg: &str) -> Result<serde_json::Map<String, serde_json::Value>, CliError> {
     let (text, source) = match arg.strip_prefix('@') {
         Some(path) => (
             std::fs::read_to_string(path)
@@ -395,12 +381,8 @@ fn json_object_argument(
     };
     match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(CliError::invalid(format!(
-            "{flag}: {source} must hold a JSON object"
-        ))),
-        Err(e) => Err(CliError::invalid(format!(
-            "{flag}: {source} is not valid JSON: {e}"
-        ))),
+        Ok(_) => Err(CliError::invalid(format!("{flag}: {source} must hold a JSON object"))),
+        Err(e) => Err(CliError::invalid(format!("{flag}: {source} is not valid JSON: {e}"))),
     }
 }
 
@@ -410,10 +392,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
@@ -428,11 +407,7 @@ mod tests {
 
     #[test]
     fn minimal_invocation_uses_defaults() {
-        let c = parse(
-            &["https://example.com/mcp"],
-            &[("MCP_REMOTE_CONFIG_DIR", "/tmp/x")],
-        )
-        .unwrap();
+        let c = parse(&["https://example.com/mcp"], &[("MCP_REMOTE_CONFIG_DIR", "/tmp/x")]).unwrap();
         assert_eq!(c.server_url.as_str(), "https://example.com/mcp");
         assert_eq!(c.callback_port, 0);
         assert_eq!(c.callback_host, "127.0.0.1");
@@ -466,11 +441,7 @@ mod tests {
                 "--static-oauth-client-metadata",
                 r#"{"client_name":"x"}"#,
             ],
-            &[
-                ("TOKEN", "t0k"),
-                ("MCP_REMOTE_CONFIG_DIR", "/ignored"),
-                ("BROWSER", "/bin/true"),
-            ],
+            &[("TOKEN", "t0k"), ("MCP_REMOTE_CONFIG_DIR", "/ignored"), ("BROWSER", "/bin/true")],
         )
         .unwrap();
         assert_eq!(c.callback_port, 8765);
@@ -484,7 +455,8 @@ mod tests {
         assert_eq!(c.browser, Some(PathBuf::from("/bin/true")));
         assert_eq!(c.static_client_info.unwrap()["client_id"], "abc");
         assert_eq!(c.static_client_metadata.unwrap()["client_name"], "x");
-        assert_eq!(c.resource.unwrap().as_str(), "https://example.com/mcp");
+        assert_eq!(c.resource.as_deref(), Some("https://example.com/mcp"));
+        assert_eq!(c.server_url_arg, "https://example.com/mcp");
     }
 
     #[test]
@@ -507,16 +479,10 @@ mod tests {
     #[test]
     fn header_syntax_and_env_errors() {
         assert!(error_of(&["https://e.com", "--header", "NoColon"]).contains("Name: value"));
-        assert!(error_of(&["https://e.com", "--header", "Bad Name: v"])
-            .contains("not a valid header name"));
-        assert!(error_of(&["https://e.com", "--header", "X: ${MISSING}"])
-            .contains("MISSING is not set"));
+        assert!(error_of(&["https://e.com", "--header", "Bad Name: v"]).contains("not a valid header name"));
+        assert!(error_of(&["https://e.com", "--header", "X: ${MISSING}"]).contains("MISSING is not set"));
         assert!(error_of(&["https://e.com", "--header", "X: ${OPEN"]).contains("unclosed"));
-        let c = parse(
-            &["https://e.com", "--header", "X: a${A}b$c${B}"],
-            &[("A", "1"), ("B", "2")],
-        )
-        .unwrap();
+        let c = parse(&["https://e.com", "--header", "X: a${A}b$c${B}"], &[("A", "1"), ("B", "2")]).unwrap();
         assert_eq!(c.headers["x"], "a1b$c2");
     }
 
@@ -534,37 +500,17 @@ mod tests {
         for (args, needle) in [
             (vec!["https://e.com", "99999"], "port"),
             (vec!["https://e.com", "--host", "0.0.0.0"], "loopback"),
-            (
-                vec!["https://e.com", "--auth-timeout", "soon"],
-                "--auth-timeout",
-            ),
-            (
-                vec!["https://e.com", "--static-oauth-client-info", "{}"],
-                "client_id",
-            ),
-            (
-                vec![
-                    "https://e.com",
-                    "--static-oauth-client-info",
-                    "@/nonexistent/x.json",
-                ],
-                "cannot read",
-            ),
-            (
-                vec!["https://e.com", "--static-oauth-client-metadata", "[1]"],
-                "JSON object",
-            ),
-            (
-                vec!["https://e.com", "--resource", "relative"],
-                "--resource",
-            ),
+            (vec!["https://e.com", "--auth-timeout", "soon"], "--auth-timeout"),
+            (vec!["https://e.com", "--static-oauth-client-info", "{}"], "client_id"),
+            (vec!["https://e.com", "--static-oauth-client-info", "@/nonexistent/x.json"], "cannot read"),
+            (vec!["https://e.com", "--static-oauth-client-metadata", "[1]"], "JSON object"),
+            (vec!["https://e.com", "--resource", "relative"], "--resource"),
+            (vec!["https://e.com", "--resource", "https://e.com/mcp#x"], "fragment"),
+            (vec!["https://e.com", "--client-metadata-url", "http://e.com/c.json"], "https URL with a path"),
         ] {
             let e = error_of(&args);
             assert!(e.contains(needle), "{args:?}: {e}");
-            assert!(
-                !e.trim_end().contains('\n'),
-                "{args:?}: more than one line: {e}"
-            );
+            assert!(!e.trim_end().contains('\n'), "{args:?}: more than one line: {e}");
         }
         assert!(parse(&["https://e.com", "--debug", "--silent"], &[]).is_err());
         assert!(parse(&[], &[]).is_err());

@@ -145,66 +145,40 @@ impl ClientMessage {
         if first == Some(b'[') {
             return Self::parse_batch(body);
         }
-        let envelope: Envelope<'_> =
-            serde_json::from_slice(&body).map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => {
-                    ClientLineError::Invalid("not a JSON-RPC message")
-                }
-                _ => ClientLineError::Parse(e.to_string()),
-            })?;
-        let shape =
-            shape_of(&envelope).ok_or(ClientLineError::Invalid("not a JSON-RPC message"))?;
-        let method = envelope
-            .method
-            .as_deref()
-            .map_or(Method::Other, Method::from_name);
+        let envelope: Envelope<'_> = serde_json::from_slice(&body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => ClientLineError::Invalid("not a JSON-RPC message"),
+            _ => ClientLineError::Parse(e.to_string()),
+        })?;
+        let shape = shape_of(&envelope).ok_or(ClientLineError::Invalid("not a JSON-RPC message"))?;
+        let method = envelope.method.as_deref().map_or(Method::Other, Method::from_name);
         let mut request_ids = RequestIds::None;
         if shape == Shape::Request {
             if let Some(id) = envelope.id {
                 request_ids.push(raw_slice(&body, id));
             }
         }
-        let cancels = if method == Method::Cancelled {
-            cancelled_request_id(&body)
-        } else {
-            None
-        };
-        Ok(Self {
-            request_ids,
-            method,
-            cancels,
-            body,
-        })
+        let cancels = if method == Method::Cancelled { cancelled_request_id(&body) } else { None };
+        Ok(Self { request_ids, method, cancels, body })
     }
 
     fn parse_batch(body: Bytes) -> Result<Self, ClientLineError> {
-        let items: Vec<Envelope<'_>> =
-            serde_json::from_slice(&body).map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => {
-                    ClientLineError::Invalid("not a JSON-RPC batch")
-                }
-                _ => ClientLineError::Parse(e.to_string()),
-            })?;
+        let items: Vec<Envelope<'_>> = serde_json::from_slice(&body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => ClientLineError::Invalid("not a JSON-RPC batch"),
+            _ => ClientLineError::Parse(e.to_string()),
+        })?;
         if items.is_empty() {
             return Err(ClientLineError::Invalid("empty batch"));
         }
         let mut request_ids = RequestIds::None;
         for item in &items {
             match (shape_of(item), item.id) {
-                (None, _) => {
-                    return Err(ClientLineError::Invalid("batch holds a non-JSON-RPC item"))
-                }
+                (None, _) => return Err(ClientLineError::Invalid("batch holds a non-JSON-RPC item")),
                 (Some(Shape::Request), Some(id)) => request_ids.push(raw_slice(&body, id)),
                 _ => {}
             }
         }
         drop(items);
-        Ok(Self {
-            request_ids,
-            method: Method::Other,
-            cancels: None,
-            body,
-        })
+        Ok(Self { request_ids, method: Method::Other, cancels: None, body })
     }
 }
 
@@ -239,9 +213,7 @@ impl ServerMessage {
         let envelope: Envelope<'_> = serde_json::from_slice(message).ok()?;
         match shape_of(&envelope)? {
             // A response without an id answers nothing the client could match: not a message.
-            Shape::Response => envelope.id.map(|id| Self::Response {
-                id: raw_slice(message, id),
-            }),
+            Shape::Response => envelope.id.map(|id| Self::Response { id: raw_slice(message, id) }),
             Shape::Request | Shape::Notification => Some(Self::Other),
         }
     }
@@ -282,12 +254,7 @@ pub fn error_object(body: &[u8]) -> Option<&RawValue> {
 
 /// Builds `{"jsonrpc":"2.0","id":<id>,"error":{"code":..,"message":..[,"data":..]}}`.
 /// `id` is raw JSON text; `None` writes `null` (for lines whose id could not be read).
-pub fn error_response(
-    id: Option<&[u8]>,
-    code: i64,
-    message: &str,
-    data: Option<&serde_json::Value>,
-) -> Bytes {
+pub fn error_response(id: Option<&[u8]>, code: i64, message: &str, data: Option<&serde_json::Value>) -> Bytes {
     let error = match data {
         Some(data) => serde_json::json!({ "code": code, "message": message, "data": data }),
         None => serde_json::json!({ "code": code, "message": message }),
@@ -315,22 +282,13 @@ pub fn single_line(message: Bytes) -> Bytes {
     if !message.iter().any(|&b| b == b'\n' || b == b'\r') {
         return message;
     }
-    let flattened: Vec<u8> = message
-        .iter()
-        .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
-        .collect();
+    let flattened: Vec<u8> = message.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }).collect();
     Bytes::from(flattened)
 }
 
 fn trim_ascii_whitespace(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
     &bytes[start..end]
 }
 
@@ -371,10 +329,7 @@ mod tests {
     fn batch_collects_request_ids_only() {
         let m = parse(r#"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","id":2,"method":"b"}]"#)
             .unwrap();
-        assert_eq!(
-            m.request_ids.as_slice(),
-            &[Bytes::from_static(b"1"), Bytes::from_static(b"2")]
-        );
+        assert_eq!(m.request_ids.as_slice(), &[Bytes::from_static(b"1"), Bytes::from_static(b"2")]);
         assert!(matches!(parse("[]"), Err(ClientLineError::Invalid(_))));
         assert!(matches!(parse("[1]"), Err(ClientLineError::Invalid(_))));
     }
@@ -392,12 +347,7 @@ mod tests {
     #[test]
     fn server_messages_are_classified() {
         let resp = Bytes::from_static(br#"{"jsonrpc":"2.0","id":3,"result":{"ok":true}}"#);
-        assert_eq!(
-            ServerMessage::classify(&resp),
-            Some(ServerMessage::Response {
-                id: Bytes::from_static(b"3")
-            })
-        );
+        assert_eq!(ServerMessage::classify(&resp), Some(ServerMessage::Response { id: Bytes::from_static(b"3") }));
         let req = Bytes::from_static(br#"{"jsonrpc":"2.0","id":3,"method":"roots/list"}"#);
         assert_eq!(ServerMessage::classify(&req), Some(ServerMessage::Other));
         assert_eq!(ServerMessage::classify(&Bytes::from_static(b"oops")), None);
@@ -407,34 +357,22 @@ mod tests {
 
     #[test]
     fn error_responses_are_valid_json() {
-        let e = error_response(
-            Some(b"\"x\""),
-            -32000,
-            "boom \"quoted\"",
-            Some(&serde_json::json!({"status": 500})),
-        );
+        let e = error_response(Some(b"\"x\""), -32000, "boom \"quoted\"", Some(&serde_json::json!({"status": 500})));
         let v: serde_json::Value = serde_json::from_slice(&e).unwrap();
         assert_eq!(v["id"], "x");
         assert_eq!(v["error"]["code"], -32000);
         assert_eq!(v["error"]["message"], "boom \"quoted\"");
         assert_eq!(v["error"]["data"]["status"], 500);
-        let n: serde_json::Value =
-            serde_json::from_slice(&error_response(None, -32700, "bad", None)).unwrap();
+        let n: serde_json::Value = serde_json::from_slice(&error_response(None, -32700, "bad", None)).unwrap();
         assert!(n["id"].is_null());
     }
 
     #[test]
     fn protocol_version_and_error_object_are_read() {
         let init = br#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{}}}"#;
-        assert_eq!(
-            negotiated_protocol_version(init).as_deref(),
-            Some("2025-06-18")
-        );
+        assert_eq!(negotiated_protocol_version(init).as_deref(), Some("2025-06-18"));
         let err = br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"no"}}"#;
-        assert_eq!(
-            error_object(err).unwrap().get(),
-            r#"{"code":-32000,"message":"no"}"#
-        );
+        assert_eq!(error_object(err).unwrap().get(), r#"{"code":-32000,"message":"no"}"#);
         assert!(error_object(b"<html>").is_none());
     }
 

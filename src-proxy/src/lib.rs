@@ -6,6 +6,7 @@
 //! gives every request exactly one answer, and [`proxy`] ties them together. [`run`] is the whole
 //! sidecar for a parsed configuration.
 
+pub mod auth;
 pub mod cli;
 pub mod jsonrpc;
 pub mod logging;
@@ -13,6 +14,7 @@ pub mod proxy;
 pub mod router;
 mod signals;
 pub mod stdio;
+pub mod store;
 pub mod transport;
 
 pub use cli::Config;

@@ -19,9 +19,7 @@ pub fn init(level: LogLevel) {
     };
     // Dependencies (hyper, reqwest, rustls) log at most warnings: their debug lines name URLs
     // with query strings and add nothing a user of the proxy can act on.
-    let targets = Targets::new()
-        .with_target("mcp_remote", filter)
-        .with_default(filter.min(LevelFilter::WARN));
+    let targets = Targets::new().with_target("mcp_remote", filter).with_default(filter.min(LevelFilter::WARN));
     let subscriber = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

@@ -13,10 +13,7 @@ fn main() -> ExitCode {
         }
     };
     mcp_remote::logging::init(config.log_level);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("mcp-remote: cannot start the async runtime: {error}");
@@ -38,19 +35,12 @@ fn main() -> ExitCode {
 /// `--help` and `--version` print in full to stdout; usage errors become one line on stderr.
 fn clap_exit(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(
-        error.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    ) {
+    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = error.print();
         return ExitCode::SUCCESS;
     }
     let rendered = error.render().to_string();
-    let summary: Vec<&str> = rendered
-        .lines()
-        .take_while(|line| !line.trim().is_empty())
-        .map(str::trim)
-        .collect();
+    let summary: Vec<&str> = rendered.lines().take_while(|line| !line.trim().is_empty()).map(str::trim).collect();
     let summary = summary.join(" ");
     let summary = summary.strip_prefix("error: ").unwrap_or(&summary);
     eprintln!("mcp-remote: {summary} (see mcp-remote --help)");

@@ -6,7 +6,9 @@
 //! not read past it until the server has it, and until the GET stream for server-initiated
 //! messages has been answered, so no request can overtake it.
 
+use crate::auth::{Auth, AuthError, AuthSettings, Challenge};
 use crate::cli::Config;
+use crate::store::{ServerKey, Store};
 use crate::jsonrpc::{self, code, ClientMessage, Method};
 use crate::router::Router;
 use crate::stdio;
@@ -25,16 +27,15 @@ use tracing::{debug, info, warn};
 const DRAIN_ON_EOF: Duration = Duration::from_millis(300);
 /// How long the last messages may take to reach a client that is still reading.
 const FLUSH_ON_EXIT: Duration = Duration::from_secs(1);
+/// Sign-ins with more scope one request may trigger before its 403 is final.
+const MAX_STEP_UPS: usize = 2;
 /// How long the handshake waits for the server to answer the first GET stream request.
 const SERVER_STREAM_WAIT: Duration = Duration::from_secs(3);
 
 /// What the proxy needs from a transport; the seam the other protocol eras plug into.
 pub trait Remote: Send + Sync + 'static {
     /// Sends one client message; answers go to the transport's sink. Returns when the exchange ends.
-    fn send(
-        &self,
-        message: &ClientMessage,
-    ) -> impl Future<Output = Result<(), TransportError>> + Send;
+    fn send(&self, message: &ClientMessage) -> impl Future<Output = Result<(), TransportError>> + Send;
     /// Replays the handshake on a new session unless that happened since `expired_generation`.
     fn reinitialize(
         &self,
@@ -49,10 +50,7 @@ pub trait Remote: Send + Sync + 'static {
 }
 
 impl Remote for StreamableHttp {
-    fn send(
-        &self,
-        message: &ClientMessage,
-    ) -> impl Future<Output = Result<(), TransportError>> + Send {
+    fn send(&self, message: &ClientMessage) -> impl Future<Output = Result<(), TransportError>> + Send {
         StreamableHttp::send(self, message)
     }
 
@@ -82,6 +80,31 @@ pub enum RunError {
     HttpClient(#[source] reqwest::Error),
     #[error("cannot read stdin: {0}")]
     Stdin(#[source] std::io::Error),
+    #[error("cannot set up sign-in: {0}")]
+    Auth(#[source] AuthError),
+}
+
+/// OAuth state for the configured server, unless the user's own `Authorization` header turns
+/// OAuth off.
+fn oauth_for(config: &Config, http: &reqwest::Client) -> Result<Option<Arc<Auth>>, RunError> {
+    if config.has_user_authorization() {
+        return Ok(None);
+    }
+    let key = ServerKey::new(&config.server_url_arg, config.resource.as_deref());
+    let settings = AuthSettings {
+        server_url: config.server_url.clone(),
+        allow_http: config.allow_http,
+        resource: config.resource.clone(),
+        static_client_info: config.static_client_info.clone(),
+        client_metadata: config.static_client_metadata.clone(),
+        client_metadata_url: config.client_metadata_url.as_ref().map(|u| u.as_str().to_string()),
+        callback_host: config.callback_host.clone(),
+        callback_port: config.callback_port,
+        timeout: config.auth_timeout,
+        browser: config.browser.clone(),
+    };
+    let auth = Auth::new(settings, Store::new(&config.config_dir).server(&key), http.clone()).map_err(RunError::Auth)?;
+    Ok(Some(Arc::new(auth)))
 }
 
 /// The client's handshake, kept to replay on a new session.
@@ -94,6 +117,8 @@ struct Handshake {
 struct Proxy<R> {
     remote: R,
     router: Arc<Router>,
+    /// OAuth for this server; `None` when the user supplied `Authorization` themselves.
+    auth: Option<Arc<Auth>>,
     handshake: Mutex<Handshake>,
     /// Cancelled when in-flight requests must give up (shutdown).
     give_up: CancellationToken,
@@ -101,17 +126,13 @@ struct Proxy<R> {
 
 /// Runs the proxy between `input`/`output` (the client) and `config.server_url` until the input
 /// ends or `shutdown` is cancelled.
-pub async fn run<I, O>(
-    config: &Config,
-    input: I,
-    output: O,
-    shutdown: CancellationToken,
-) -> Result<(), RunError>
+pub async fn run<I, O>(config: &Config, input: I, output: O, shutdown: CancellationToken) -> Result<(), RunError>
 where
     I: AsyncRead + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
 {
     let http = transport::build_client().map_err(RunError::HttpClient)?;
+    let auth = oauth_for(config, &http)?;
     let (outbox, queue) = stdio::outbox();
     let mut writer = tokio::spawn(stdio::write_lines(queue, output));
     let router = Arc::new(Router::new(outbox));
@@ -121,11 +142,13 @@ where
         config.server_url.clone(),
         config.headers.clone(),
         Arc::clone(&router) as Arc<dyn transport::Sink>,
+        auth.clone().map(|auth| auth as Arc<dyn transport::TokenSource>),
         transport_stop.clone(),
     );
     let proxy = Arc::new(Proxy {
         remote,
         router,
+        auth,
         handshake: Mutex::new(Handshake::default()),
         give_up: transport_stop.clone(),
     });
@@ -153,12 +176,7 @@ where
             Ok(message) => message,
             Err(e) => {
                 warn!(error = %e, "rejected a line from the client");
-                proxy.router.write(jsonrpc::error_response(
-                    None,
-                    e.code(),
-                    &e.to_string(),
-                    None,
-                ));
+                proxy.router.write(jsonrpc::error_response(None, e.code(), &e.to_string(), None));
                 continue;
             }
         };
@@ -175,10 +193,7 @@ where
     match &ended {
         Ok(Ending::Eof) => {
             debug!("stdin closed; finishing in-flight requests");
-            if tokio::time::timeout(DRAIN_ON_EOF, tasks.wait())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(DRAIN_ON_EOF, tasks.wait()).await.is_err() {
                 debug!("giving up on requests still in flight");
             }
         }
@@ -218,12 +233,8 @@ impl<R: Remote> Proxy<R> {
             match self.router.register(id) {
                 Some(token) => answered.push(token),
                 None => {
-                    let error = jsonrpc::error_response(
-                        Some(id),
-                        code::INVALID_REQUEST,
-                        "request id already in use",
-                        None,
-                    );
+                    let error =
+                        jsonrpc::error_response(Some(id), code::INVALID_REQUEST, "request id already in use", None);
                     self.router.write(error);
                     return;
                 }
@@ -231,14 +242,10 @@ impl<R: Remote> Proxy<R> {
         }
         match message.method {
             Method::Initialize => {
-                *self.handshake.lock().expect("poisoned") = Handshake {
-                    initialize: Some(message.clone()),
-                    initialized: None,
-                };
+                *self.handshake.lock().expect("poisoned") =
+                    Handshake { initialize: Some(message.clone()), initialized: None };
             }
-            Method::Initialized => {
-                self.handshake.lock().expect("poisoned").initialized = Some(message.clone())
-            }
+            Method::Initialized => self.handshake.lock().expect("poisoned").initialized = Some(message.clone()),
             Method::Cancelled => {
                 if let Some(id) = &message.cancels {
                     self.router.forget(id);
@@ -262,34 +269,53 @@ impl<R: Remote> Proxy<R> {
             }
         }
         let stream_wanted = message.method == Method::Initialized && outcome.is_ok();
-        if stream_wanted
-            && tokio::time::timeout(SERVER_STREAM_WAIT, self.remote.open_server_stream())
-                .await
-                .is_err()
-        {
+        if stream_wanted && tokio::time::timeout(SERVER_STREAM_WAIT, self.remote.open_server_stream()).await.is_err() {
             debug!("the server has not answered the GET stream yet; going on");
         }
     }
 
     /// Sends `message`; when the session has expired, replays the handshake and retries once.
+    /// Sends `message`, recovering what can be recovered, each a bounded number of times: an
+    /// expired session (replay the handshake, once), a 401 (refresh or sign in, once), a 403
+    /// `insufficient_scope` (sign in with more scope, at most [`MAX_STEP_UPS`] times).
     async fn exchange(&self, message: &ClientMessage) -> Result<(), TransportError> {
-        match self.remote.send(message).await {
-            Err(TransportError::SessionExpired { generation })
-                if message.method != Method::Initialize =>
-            {
-                let handshake = self.handshake.lock().expect("poisoned").clone();
-                let Some(initialize) = handshake.initialize else {
-                    return Err(TransportError::SessionExpired { generation });
-                };
-                self.remote
-                    .reinitialize(&initialize, handshake.initialized.as_ref(), generation)
-                    .await?;
-                if message.method == Method::Initialized {
-                    return Ok(());
+        let mut session_recovered = false;
+        let mut auth_recovered = false;
+        let mut step_ups = 0;
+        loop {
+            if let Some(auth) = self.auth.as_ref().filter(|auth| auth.expiring()) {
+                if let Err(error) = auth.recover(&Challenge::default(), auth.bearer().as_ref()).await {
+                    warn!(%error, "could not refresh the access token ahead of its expiry");
                 }
-                self.remote.send(message).await
             }
-            outcome => outcome,
+            match self.remote.send(message).await {
+                Err(TransportError::SessionExpired { generation })
+                    if !session_recovered && message.method != Method::Initialize =>
+                {
+                    session_recovered = true;
+                    let handshake = self.handshake.lock().expect("poisoned").clone();
+                    let Some(initialize) = handshake.initialize else {
+                        return Err(TransportError::SessionExpired { generation });
+                    };
+                    self.remote.reinitialize(&initialize, handshake.initialized.as_ref(), generation).await?;
+                    if message.method == Method::Initialized {
+                        return Ok(());
+                    }
+                }
+                Err(TransportError::Unauthorized { www_authenticate, used }) if !auth_recovered && self.auth.is_some() => {
+                    auth_recovered = true;
+                    let challenge = Challenge::parse(www_authenticate.as_deref());
+                    self.auth.as_ref().expect("checked").recover(&challenge, used.as_ref()).await?;
+                }
+                Err(TransportError::InsufficientScope { www_authenticate, used })
+                    if step_ups < MAX_STEP_UPS && self.auth.is_some() =>
+                {
+                    step_ups += 1;
+                    let challenge = Challenge::parse(www_authenticate.as_deref());
+                    self.auth.as_ref().expect("checked").step_up(&challenge, used.as_ref()).await?;
+                }
+                outcome => return outcome,
+            }
         }
     }
 }
@@ -328,19 +354,16 @@ fn error_answer(id: &[u8], outcome: &Result<(), TransportError>) -> Bytes {
         }
         TransportError::Unauthorized { .. } => {
             let data = serde_json::json!({ "httpStatus": 401 });
-            jsonrpc::error_response(
-                Some(id),
-                code::UNAUTHORIZED,
-                &format!("mcp-remote: {error}"),
-                Some(&data),
-            )
+            jsonrpc::error_response(Some(id), code::UNAUTHORIZED, &format!("mcp-remote: {error}"), Some(&data))
         }
-        other => jsonrpc::error_response(
-            Some(id),
-            code::TRANSPORT_ERROR,
-            &format!("mcp-remote: {other}"),
-            None,
-        ),
+        TransportError::InsufficientScope { .. } => {
+            let data = serde_json::json!({ "httpStatus": 403 });
+            jsonrpc::error_response(Some(id), code::UNAUTHORIZED, &format!("mcp-remote: {error}"), Some(&data))
+        }
+        TransportError::Auth(auth) => {
+            jsonrpc::error_response(Some(id), code::UNAUTHORIZED, &format!("mcp-remote: {auth}"), None)
+        }
+        other => jsonrpc::error_response(Some(id), code::TRANSPORT_ERROR, &format!("mcp-remote: {other}"), None),
     }
 }
 
@@ -374,10 +397,7 @@ mod tests {
         }));
         assert_eq!(v["id"], 7);
         assert_eq!(v["error"]["code"], code::TRANSPORT_ERROR);
-        assert_eq!(
-            v["error"]["message"],
-            "mcp-remote: the server answered HTTP 502 Bad Gateway: upstream down"
-        );
+        assert_eq!(v["error"]["message"], "mcp-remote: the server answered HTTP 502 Bad Gateway: upstream down");
         assert_eq!(v["error"]["data"]["httpStatus"], 502);
     }
 
@@ -385,9 +405,7 @@ mod tests {
     fn a_json_rpc_error_body_is_passed_on_with_the_request_id() {
         let v = answer(Err(TransportError::Status {
             status: StatusCode::BAD_REQUEST,
-            body: Bytes::from_static(
-                br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"bad params"}}"#,
-            ),
+            body: Bytes::from_static(br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"bad params"}}"#),
         }));
         assert_eq!(v["id"], 7);
         assert_eq!(v["error"]["code"], -32602);
@@ -400,18 +418,10 @@ mod tests {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             body: Bytes::from_static(b"<html>oops</html>"),
         }));
-        assert_eq!(
-            v["error"]["message"],
-            "mcp-remote: the server answered HTTP 500 Internal Server Error"
-        );
+        assert_eq!(v["error"]["message"], "mcp-remote: the server answered HTTP 500 Internal Server Error");
         let v = answer(Ok(()));
-        assert!(v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("without answering"));
-        let v = answer(Err(TransportError::Unauthorized {
-            www_authenticate: None,
-        }));
+        assert!(v["error"]["message"].as_str().unwrap().contains("without answering"));
+        let v = answer(Err(TransportError::Unauthorized { www_authenticate: None, used: None }));
         assert_eq!(v["error"]["code"], code::UNAUTHORIZED);
     }
 }

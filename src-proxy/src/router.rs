@@ -61,11 +61,7 @@ impl RecentEvents {
 
 impl Router {
     pub fn new(outbox: Outbox) -> Self {
-        Self {
-            outbox,
-            pending: Mutex::new(HashMap::new()),
-            seen_events: Mutex::new(RecentEvents::new()),
-        }
+        Self { outbox, pending: Mutex::new(HashMap::new()), seen_events: Mutex::new(RecentEvents::new()) }
     }
 
     /// Marks a request id as waiting for its answer. Returns the token cancelled once it is
@@ -116,12 +112,7 @@ impl Sink for Router {
             }
             Some(ServerMessage::Other) => {
                 if let Some(event_id) = event_id {
-                    if !self
-                        .seen_events
-                        .lock()
-                        .expect("poisoned")
-                        .first_time(event_id)
-                    {
+                    if !self.seen_events.lock().expect("poisoned").first_time(event_id) {
                         debug!("dropping a replayed server message");
                         return Delivered::Dropped;
                     }
@@ -155,15 +146,9 @@ mod tests {
     fn a_pending_request_is_answered_exactly_once() {
         let (router, mut queue) = router();
         let token = router.register(&Bytes::from_static(b"1")).unwrap();
-        assert!(
-            router.register(&Bytes::from_static(b"1")).is_none(),
-            "duplicate id in flight"
-        );
+        assert!(router.register(&Bytes::from_static(b"1")).is_none(), "duplicate id in flight");
         let response = Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
-        assert_eq!(
-            router.deliver(response.clone(), None),
-            Delivered::Answered(Bytes::from_static(b"1"))
-        );
+        assert_eq!(router.deliver(response.clone(), None), Delivered::Answered(Bytes::from_static(b"1")));
         assert!(token.is_cancelled());
         assert_eq!(router.deliver(response.clone(), None), Delivered::Dropped);
         assert!(!router.answer(b"1", || Bytes::from_static(b"error")));
@@ -175,17 +160,11 @@ mod tests {
     fn replayed_events_are_dropped_until_a_new_session() {
         let (router, mut queue) = router();
         let note = Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/message"}"#);
-        assert_eq!(
-            router.deliver(note.clone(), Some("e1")),
-            Delivered::Forwarded
-        );
+        assert_eq!(router.deliver(note.clone(), Some("e1")), Delivered::Forwarded);
         assert_eq!(router.deliver(note.clone(), Some("e1")), Delivered::Dropped);
         assert_eq!(router.deliver(note.clone(), None), Delivered::Forwarded);
         router.session_started();
-        assert_eq!(
-            router.deliver(note.clone(), Some("e1")),
-            Delivered::Forwarded
-        );
+        assert_eq!(router.deliver(note.clone(), Some("e1")), Delivered::Forwarded);
         let mut count = 0;
         while queue.try_recv_for_tests().is_some() {
             count += 1;

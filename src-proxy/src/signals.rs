@@ -70,10 +70,8 @@ mod tests {
     #[tokio::test]
     async fn sigterm_is_caught_not_fatal() {
         let mut terminations = Terminations::install().unwrap();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &std::process::id().to_string()])
-            .status()
-            .unwrap();
+        let status =
+            std::process::Command::new("kill").args(["-TERM", &std::process::id().to_string()]).status().unwrap();
         assert!(status.success());
         tokio::time::timeout(std::time::Duration::from_secs(10), terminations.recv())
             .await

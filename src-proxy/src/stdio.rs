@@ -28,11 +28,7 @@ impl Decoder for LineCodec {
                 let end = self.scanned + offset;
                 self.scanned = 0;
                 let mut line = buf.split_to(end + 1);
-                line.truncate(if end > 0 && line[end - 1] == b'\r' {
-                    end - 1
-                } else {
-                    end
-                });
+                line.truncate(if end > 0 && line[end - 1] == b'\r' { end - 1 } else { end });
                 Ok(Some(line.freeze()))
             }
             None => {
@@ -85,10 +81,7 @@ pub fn outbox() -> (Outbox, OutboxReceiver) {
 
 /// Writes every queued message as one line, flushing whenever the queue runs dry. Ends when every
 /// [`Outbox`] is dropped and the queue is empty, or with the first write error (a closed stdout).
-pub async fn write_lines<W: AsyncWrite + Unpin>(
-    mut queue: OutboxReceiver,
-    output: W,
-) -> io::Result<()> {
+pub async fn write_lines<W: AsyncWrite + Unpin>(mut queue: OutboxReceiver, output: W) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(64 * 1024, output);
     while let Some(message) = queue.0.recv().await {
         out.write_all(&message).await?;
@@ -140,9 +133,7 @@ mod tests {
         drop(outbox);
         writer.await.unwrap().unwrap();
         let mut text = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut read_side, &mut text)
-            .await
-            .unwrap();
+        tokio::io::AsyncReadExt::read_to_string(&mut read_side, &mut text).await.unwrap();
         assert_eq!(text, "{\"a\":1}\n{\"b\":2}\n");
     }
 }

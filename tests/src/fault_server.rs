@@ -35,20 +35,16 @@ pub struct FaultServer {
 
 impl FaultServer {
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
         let log: Arc<Mutex<Log>> = Arc::default();
-        let app = axum::Router::new()
-            .route("/mcp", post(on_post).get(on_get).delete(on_delete))
-            .with_state(Arc::clone(&log));
+        let app =
+            axum::Router::new().route("/mcp", post(on_post).get(on_get).delete(on_delete)).with_state(Arc::clone(&log));
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled_owned().await })
-                .await;
+            let _ =
+                axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled_owned().await }).await;
         });
         Self { url, log, shutdown }
     }
@@ -109,17 +105,16 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
         // A 2025-03-26 batch: answer each request with its method name.
         let answers: Vec<Value> = batch
             .iter()
-            .filter_map(|m| Some(json!({ "jsonrpc": "2.0", "id": m.get("id")?, "result": { "method": m.get("method")? } })))
+            .filter_map(|m| {
+                Some(json!({ "jsonrpc": "2.0", "id": m.get("id")?, "result": { "method": m.get("method")? } }))
+            })
             .collect();
         return json_response(StatusCode::OK, Value::Array(answers));
     }
     let id = message.get("id").cloned();
     let method = message.get("method").and_then(Value::as_str).unwrap_or("");
     let Some(id) = id else {
-        return Response::builder()
-            .status(StatusCode::ACCEPTED)
-            .body(Body::empty())
-            .expect("response");
+        return Response::builder().status(StatusCode::ACCEPTED).body(Body::empty()).expect("response");
     };
     let result = match method {
         "initialize" => json!({
@@ -128,10 +123,7 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
             "serverInfo": { "name": "fault-server", "version": "0" }
         }),
         "tools/call" => {
-            let tool = message
-                .pointer("/params/name")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let tool = message.pointer("/params/name").and_then(Value::as_str).unwrap_or("");
             match tool {
                 "drop_then_resume" => {
                     log.lock().unwrap().pending_call = Some(id);
@@ -140,9 +132,7 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
                         sse_event(Some("e1"), &log_notification("before the cut")),
                     ]);
                 }
-                "drop_no_id" => {
-                    return cut_stream(vec![Bytes::from_static(b": nothing to resume from\n\n")])
-                }
+                "drop_no_id" => return cut_stream(vec![Bytes::from_static(b": nothing to resume from\n\n")]),
                 "garbage" => {
                     return Response::builder()
                         .header("content-type", "application/json")
@@ -157,29 +147,20 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
                         .expect("response")
                 }
                 "accepted" => {
-                    return Response::builder()
-                        .status(StatusCode::ACCEPTED)
-                        .body(Body::empty())
-                        .expect("response")
+                    return Response::builder().status(StatusCode::ACCEPTED).body(Body::empty()).expect("response")
                 }
                 other => json!({ "content": [{ "type": "text", "text": other }] }),
             }
         }
         _ => json!({}),
     };
-    json_response(
-        StatusCode::OK,
-        json!({ "jsonrpc": "2.0", "id": id, "result": result }),
-    )
+    json_response(StatusCode::OK, json!({ "jsonrpc": "2.0", "id": id, "result": result }))
 }
 
 /// Resumption: replays the event already delivered (as some servers do), then the answer.
 async fn on_get(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap) -> Response {
     let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()) else {
-        return Response::builder()
-            .status(StatusCode::METHOD_NOT_ALLOWED)
-            .body(Body::empty())
-            .expect("response");
+        return Response::builder().status(StatusCode::METHOD_NOT_ALLOWED).body(Body::empty()).expect("response");
     };
     let pending = {
         let mut log = log.lock().unwrap();
@@ -187,20 +168,15 @@ async fn on_get(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap) -> Respo
         log.pending_call.take()
     };
     let Some(id) = pending else {
-        return Response::builder()
-            .status(StatusCode::NOT_FOUND)
-            .body(Body::empty())
-            .expect("response");
+        return Response::builder().status(StatusCode::NOT_FOUND).body(Body::empty()).expect("response");
     };
-    let answer = json!({ "jsonrpc": "2.0", "id": id, "result": { "content": [{ "type": "text", "text": "resumed" }] } });
+    let answer =
+        json!({ "jsonrpc": "2.0", "id": id, "result": { "content": [{ "type": "text", "text": "resumed" }] } });
     let mut body = Vec::new();
     body.extend_from_slice(&sse_event(Some("e1"), &log_notification("before the cut")));
     body.extend_from_slice(&sse_event(Some("e2"), &answer));
     body.extend_from_slice(&sse_event(Some("e2"), &answer));
-    Response::builder()
-        .header("content-type", "text/event-stream")
-        .body(Body::from(body))
-        .expect("response")
+    Response::builder().header("content-type", "text/event-stream").body(Body::from(body)).expect("response")
 }
 
 async fn on_delete(State(log): State<Arc<Mutex<Log>>>) -> StatusCode {

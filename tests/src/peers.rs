@@ -18,11 +18,7 @@ pub fn peers_dir() -> PathBuf {
 }
 
 fn require(path: PathBuf) -> PathBuf {
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/setup-peers (scripts/test does it for you)",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run scripts/setup-peers (scripts/test does it for you)", path.display());
     path
 }
 
@@ -43,10 +39,7 @@ pub fn python() -> PathBuf {
 
 /// A free loopback port (bound and released; the peer binds it right after).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// A server process of another implementation, killed on drop.
@@ -59,22 +52,12 @@ pub struct PeerServer {
 impl PeerServer {
     /// Waits until a line of the peer's output contains `ready`.
     async fn spawn(mut command: Command, port: u16, ready: &str) -> Self {
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = command.spawn().expect("spawn peer server");
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         for output in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
         ]
         .into_iter()
         .flatten()
@@ -100,30 +83,17 @@ impl PeerServer {
             false
         })
         .await;
-        assert!(
-            matches!(found, Ok(true)),
-            "peer server never printed {ready:?}; output:\n{}",
-            seen.join("\n")
-        );
+        assert!(matches!(found, Ok(true)), "peer server never printed {ready:?}; output:\n{}", seen.join("\n"));
         // Keep draining so the peer never blocks on a full pipe.
         tokio::spawn(async move { while rx.recv().await.is_some() {} });
-        Self {
-            child,
-            port,
-            url: format!("http://127.0.0.1:{port}/mcp"),
-        }
+        Self { child, port, url: format!("http://127.0.0.1:{port}/mcp") }
     }
 
     /// `@modelcontextprotocol/server-everything` in Streamable HTTP mode (stateful, SSE, event store).
     pub async fn everything(port: u16) -> Self {
-        let script = require(
-            peers_dir().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
-        );
+        let script = require(peers_dir().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js"));
         let mut command = Command::new(node22());
-        command
-            .arg(script)
-            .arg("streamableHttp")
-            .env("PORT", port.to_string());
+        command.arg(script).arg("streamableHttp").env("PORT", port.to_string());
         Self::spawn(command, port, "listening on port").await
     }
 
@@ -131,10 +101,7 @@ impl PeerServer {
     pub async fn python(flags: &[&str]) -> Self {
         let port = free_port();
         let mut command = Command::new(python());
-        command
-            .arg(peers_dir().join("python_server.py"))
-            .arg(port.to_string())
-            .args(flags);
+        command.arg(peers_dir().join("python_server.py")).arg(port.to_string()).args(flags);
         Self::spawn(command, port, "Uvicorn running on").await
     }
 
@@ -148,8 +115,7 @@ impl PeerServer {
 /// Runs the Python SDK's stdio client (`tests/peers/sdk_client.py`) through `mcp-remote` against
 /// `url`: initialize → tools/list → tools/call echo. Returns its one-line JSON summary.
 pub async fn python_sdk_client(url: &str) -> serde_json::Value {
-    let config_dir =
-        std::env::temp_dir().join(format!("mcp-remote-sdk-client-{}", std::process::id()));
+    let config_dir = std::env::temp_dir().join(format!("mcp-remote-sdk-client-{}", std::process::id()));
     let output = tokio::time::timeout(
         Duration::from_secs(90),
         Command::new(python())
@@ -165,10 +131,7 @@ pub async fn python_sdk_client(url: &str) -> serde_json::Value {
     .expect("run the SDK client");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "SDK client failed against {url}:\n{stdout}\n{stderr}"
-    );
+    assert!(output.status.success(), "SDK client failed against {url}:\n{stdout}\n{stderr}");
     serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("SDK client printed no summary ({e}):\n{stdout}\n{stderr}"))
 }

@@ -16,12 +16,8 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{
-    SessionManager, StreamableHttpServerConfig, StreamableHttpService,
-};
-use rmcp::{
-    tool, tool_handler, tool_router, ErrorData as McpError, Peer, RoleServer, ServerHandler,
-};
+use rmcp::transport::streamable_http_server::{SessionManager, StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -54,9 +50,7 @@ pub struct TestServer {
 
 impl Default for TestServer {
     fn default() -> Self {
-        Self {
-            tool_router: Self::tool_router(),
-        }
+        Self { tool_router: Self::tool_router() }
     }
 }
 
@@ -71,10 +65,7 @@ fn internal<E: std::fmt::Display>(e: E) -> McpError {
 #[tool_router]
 impl TestServer {
     #[tool(description = "Echo back `message`")]
-    async fn echo(
-        &self,
-        Parameters(args): Parameters<EchoArgs>,
-    ) -> Result<CallToolResult, McpError> {
+    async fn echo(&self, Parameters(args): Parameters<EchoArgs>) -> Result<CallToolResult, McpError> {
         Ok(text(args.message))
     }
 
@@ -118,16 +109,10 @@ impl TestServer {
         let answer = tokio::time::timeout(Duration::from_secs(20), async {
             match args.kind.as_deref() {
                 Some("sampling") => peer
-                    .create_message(CreateMessageRequestParams::new(
-                        vec![SamplingMessage::user_text("ping?")],
-                        64,
-                    ))
+                    .create_message(CreateMessageRequestParams::new(vec![SamplingMessage::user_text("ping?")], 64))
                     .await
                     .map(|r| serde_json::to_string(&r).unwrap_or_default()),
-                _ => peer
-                    .list_roots()
-                    .await
-                    .map(|r| serde_json::to_string(&r).unwrap_or_default()),
+                _ => peer.list_roots().await.map(|r| serde_json::to_string(&r).unwrap_or_default()),
             }
         })
         .await
@@ -140,13 +125,8 @@ impl TestServer {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for TestServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_logging()
-                .build(),
-        )
-        .with_server_info(Implementation::new("rmcp-test-server", "0.1.0"))
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_logging().build())
+            .with_server_info(Implementation::new("rmcp-test-server", "0.1.0"))
     }
 }
 
@@ -178,30 +158,14 @@ pub struct RunningServer {
 impl RunningServer {
     /// Ids of the sessions alive now.
     pub async fn session_ids(&self) -> Vec<String> {
-        self.sessions
-            .sessions
-            .read()
-            .await
-            .keys()
-            .map(|id| id.to_string())
-            .collect()
+        self.sessions.sessions.read().await.keys().map(|id| id.to_string()).collect()
     }
 
     /// Ends every session, as a server restart or an idle timeout would.
     pub async fn expire_sessions(&self) {
-        let ids: Vec<_> = self
-            .sessions
-            .sessions
-            .read()
-            .await
-            .keys()
-            .cloned()
-            .collect();
+        let ids: Vec<_> = self.sessions.sessions.read().await.keys().cloned().collect();
         for id in ids {
-            self.sessions
-                .close_session(&id)
-                .await
-                .expect("close session");
+            self.sessions.close_session(&id).await.expect("close session");
         }
     }
 
@@ -209,10 +173,7 @@ impl RunningServer {
     /// to reconnect after `retry`.
     pub async fn close_get_streams(&self, retry: Duration) {
         for handle in self.sessions.sessions.read().await.values() {
-            handle
-                .close_standalone_sse_stream(Some(retry))
-                .await
-                .expect("close GET stream");
+            handle.close_standalone_sse_stream(Some(retry)).await.expect("close GET stream");
         }
     }
 
@@ -229,9 +190,7 @@ impl Drop for RunningServer {
 
 /// Starts the server on `127.0.0.1:0`; it stops when the returned value is dropped.
 pub async fn start(mode: Mode) -> RunningServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     start_on(mode, listener).await
 }
 
@@ -244,39 +203,27 @@ pub async fn start_on(mode: Mode, listener: tokio::net::TcpListener) -> RunningS
     let config = match mode {
         Mode::Stateful => base,
         Mode::Stateless => base.with_legacy_session_mode(false),
-        Mode::StatelessJson => base
-            .with_legacy_session_mode(false)
-            .with_json_response(true),
+        Mode::StatelessJson => base.with_legacy_session_mode(false).with_json_response(true),
     };
-    let service =
-        StreamableHttpService::new(|| Ok(TestServer::default()), Arc::clone(&sessions), config);
+    let service = StreamableHttpService::new(|| Ok(TestServer::default()), Arc::clone(&sessions), config);
     let requests: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let recorder = Arc::clone(&requests);
-    let app = axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn(
-            move |request: axum::extract::Request, next: axum::middleware::Next| {
-                let recorder = Arc::clone(&recorder);
-                async move {
-                    recorder.lock().unwrap().push(Seen {
-                        method: request.method().to_string(),
-                        headers: request.headers().clone(),
-                    });
-                    next.run(request).await
-                }
-            },
-        ));
+    let app = axum::Router::new().nest_service("/mcp", service).layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let recorder = Arc::clone(&recorder);
+            async move {
+                recorder
+                    .lock()
+                    .unwrap()
+                    .push(Seen { method: request.method().to_string(), headers: request.headers().clone() });
+                next.run(request).await
+            }
+        },
+    ));
     let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
     let stop = shutdown.clone();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled_owned().await })
-            .await;
+        let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled_owned().await }).await;
     });
-    RunningServer {
-        url,
-        sessions,
-        requests,
-        shutdown,
-    }
+    RunningServer { url, sessions, requests, shutdown }
 }

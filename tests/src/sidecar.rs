@@ -37,7 +37,10 @@ pub fn binary_path() -> PathBuf {
             return candidate;
         }
         if !dir.pop() || dir.file_name().is_some_and(|n| n == "target") {
-            panic!("mcp-remote binary not found near {}; run `cargo build -p mcp-remote` first or set MCP_REMOTE_BIN", exe.display());
+            panic!(
+                "mcp-remote binary not found near {}; run `cargo build -p mcp-remote` first or set MCP_REMOTE_BIN",
+                exe.display()
+            );
         }
     }
 }
@@ -50,9 +53,7 @@ pub type Handler = Arc<dyn Fn(&str, &Value) -> Result<Value, (i64, String)> + Se
 pub fn default_handler() -> Handler {
     Arc::new(|method, params| match method {
         "ping" => Ok(json!({})),
-        "roots/list" => {
-            Ok(json!({ "roots": [{ "uri": "file:///tmp/project", "name": "project" }] }))
-        }
+        "roots/list" => Ok(json!({ "roots": [{ "uri": "file:///tmp/project", "name": "project" }] })),
         "sampling/createMessage" => Ok(json!({
             "role": "assistant",
             "content": { "type": "text", "text": "sampled by the test client" },
@@ -61,10 +62,7 @@ pub fn default_handler() -> Handler {
         })),
         "elicitation/create" => {
             let mut content = serde_json::Map::new();
-            if let Some(properties) = params
-                .pointer("/requestedSchema/properties")
-                .and_then(Value::as_object)
-            {
+            if let Some(properties) = params.pointer("/requestedSchema/properties").and_then(Value::as_object) {
                 for (name, schema) in properties {
                     if let Some(default) = schema.get("default") {
                         content.insert(name.clone(), default.clone());
@@ -87,11 +85,7 @@ pub struct Launch {
 impl Launch {
     /// `mcp-remote <url> --allow-http` with the default handler.
     pub fn new(url: &str) -> Self {
-        Self {
-            args: vec![url.to_string(), "--allow-http".to_string()],
-            env: Vec::new(),
-            handler: default_handler(),
-        }
+        Self { args: vec![url.to_string(), "--allow-http".to_string()], env: Vec::new(), handler: default_handler() }
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -155,9 +149,7 @@ impl Sidecar {
         let mut stdin = child.stdin.take().expect("stdin");
         tokio::spawn(async move {
             while let Some(line) = stdin_rx.recv().await {
-                if stdin.write_all(line.as_bytes()).await.is_err()
-                    || stdin.write_all(b"\n").await.is_err()
-                {
+                if stdin.write_all(line.as_bytes()).await.is_err() || stdin.write_all(b"\n").await.is_err() {
                     break;
                 }
                 let _ = stdin.flush().await;
@@ -172,10 +164,7 @@ impl Sidecar {
                 if n == 0 {
                     break;
                 }
-                stderr_sink
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+                stderr_sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         let waiters: Waiters = Arc::default();
@@ -223,11 +212,7 @@ impl Sidecar {
 
     /// Writes one raw line to the sidecar's stdin.
     pub fn send_raw(&self, line: &str) {
-        self.stdin
-            .as_ref()
-            .expect("stdin open")
-            .send(line.to_string())
-            .expect("stdin writer");
+        self.stdin.as_ref().expect("stdin open").send(line.to_string()).expect("stdin writer");
     }
 
     /// Registers interest in the response to `id` (for requests sent with [`Self::send_raw`]).
@@ -240,17 +225,13 @@ impl Sidecar {
     /// Sends a message and returns a receiver for the response to `id`.
     pub fn send_request(&self, id: Value, method: &str, params: Value) -> oneshot::Receiver<Value> {
         let rx = self.expect_response(id.clone());
-        self.send_raw(
-            &json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }).to_string(),
-        );
+        self.send_raw(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }).to_string());
         rx
     }
 
     /// Sends a request with a fresh numeric id and waits (bounded) for its response message.
     pub async fn request(&self, method: &str, params: Value) -> Value {
-        let id = self
-            .next_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let rx = self.send_request(json!(id), method, params);
         self.wait_response(rx, method).await
     }
@@ -258,31 +239,15 @@ impl Sidecar {
     pub async fn wait_response(&self, rx: oneshot::Receiver<Value>, what: &str) -> Value {
         match tokio::time::timeout(WAIT, rx).await {
             Ok(Ok(response)) => response,
-            Ok(Err(_)) => panic!(
-                "{what}: stdout closed before the response\n{}",
-                self.stderr_tail()
-            ),
-            Err(_) => panic!(
-                "{what}: no response within {WAIT:?}\n{}",
-                self.stderr_tail()
-            ),
+            Ok(Err(_)) => panic!("{what}: stdout closed before the response\n{}", self.stderr_tail()),
+            Err(_) => panic!("{what}: no response within {WAIT:?}\n{}", self.stderr_tail()),
         }
     }
 
     /// `tools/call` returning the result's first text content; panics on an error response.
     pub async fn call_tool(&self, name: &str, arguments: Value) -> String {
-        let response = self
-            .request(
-                "tools/call",
-                json!({ "name": name, "arguments": arguments }),
-            )
-            .await;
-        tool_text(&response).unwrap_or_else(|| {
-            panic!(
-                "tools/call {name} failed: {response}\n{}",
-                self.stderr_tail()
-            )
-        })
+        let response = self.request("tools/call", json!({ "name": name, "arguments": arguments })).await;
+        tool_text(&response).unwrap_or_else(|| panic!("tools/call {name} failed: {response}\n{}", self.stderr_tail()))
     }
 
     pub fn notify(&self, method: &str, params: Value) {
@@ -301,11 +266,7 @@ impl Sidecar {
                 }),
             )
             .await;
-        assert!(
-            response.get("result").is_some(),
-            "initialize failed: {response}\n{}",
-            self.stderr_tail()
-        );
+        assert!(response.get("result").is_some(), "initialize failed: {response}\n{}", self.stderr_tail());
         self.notify("notifications/initialized", json!({}));
         response
     }
@@ -314,10 +275,7 @@ impl Sidecar {
     pub async fn next_notification(&mut self) -> Value {
         match tokio::time::timeout(WAIT, self.notifications.recv()).await {
             Ok(Some(message)) => message,
-            _ => panic!(
-                "no server notification within {WAIT:?}\n{}",
-                self.stderr_tail()
-            ),
+            _ => panic!("no server notification within {WAIT:?}\n{}", self.stderr_tail()),
         }
     }
 
@@ -334,10 +292,7 @@ impl Sidecar {
     pub async fn next_unmatched(&mut self) -> Value {
         match tokio::time::timeout(WAIT, self.unmatched.recv()).await {
             Ok(Some(message)) => message,
-            _ => panic!(
-                "no unmatched response within {WAIT:?}\n{}",
-                self.stderr_tail()
-            ),
+            _ => panic!("no unmatched response within {WAIT:?}\n{}", self.stderr_tail()),
         }
     }
 
@@ -376,10 +331,7 @@ impl Sidecar {
     pub async fn wait_exit(&mut self) -> ExitStatus {
         let status = match tokio::time::timeout(WAIT, self.child.wait()).await {
             Ok(status) => status.expect("wait"),
-            Err(_) => panic!(
-                "mcp-remote did not exit within {WAIT:?}\n{}",
-                self.stderr_tail()
-            ),
+            Err(_) => panic!("mcp-remote did not exit within {WAIT:?}\n{}", self.stderr_tail()),
         };
         if let Some(closed) = self.stdout_closed.take() {
             let _ = tokio::time::timeout(WAIT, closed).await;
@@ -414,10 +366,7 @@ pub fn tool_text(response: &Value) -> Option<String> {
     if result.get("isError") == Some(&Value::Bool(true)) {
         return None;
     }
-    result
-        .pointer("/content/0/text")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+    result.pointer("/content/0/text").and_then(Value::as_str).map(str::to_owned)
 }
 
 struct Reader {
@@ -433,9 +382,7 @@ struct Reader {
 impl Reader {
     fn take(&self, line: &str) {
         let message: Value = match serde_json::from_str(line) {
-            Ok(Value::Object(map)) if map.get("jsonrpc") == Some(&json!("2.0")) => {
-                Value::Object(map)
-            }
+            Ok(Value::Object(map)) if map.get("jsonrpc") == Some(&json!("2.0")) => Value::Object(map),
             _ => {
                 self.violations.lock().unwrap().push(line.to_string());
                 return;

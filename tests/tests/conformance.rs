@@ -13,10 +13,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 fn run_scenario(scenario: &str) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let suite = peers_dir().join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
-    let out_dir = std::env::temp_dir().join(format!(
-        "mcp-remote-conformance-{}-{scenario}",
-        std::process::id()
-    ));
+    let out_dir = std::env::temp_dir().join(format!("mcp-remote-conformance-{}-{scenario}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out_dir);
     let driver = env!("CARGO_BIN_EXE_conformance-driver");
     let output = Command::new(node22())
@@ -27,33 +24,15 @@ fn run_scenario(scenario: &str) {
         .arg(format!("exec {driver}"))
         .output()
         .expect("run the conformance suite");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success() && text.contains("OVERALL: PASSED"),
-        "{scenario}:\n{text}"
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success() && text.contains("OVERALL: PASSED"), "{scenario}:\n{text}");
     // "0/0 passed" also says PASSED: require real checks, all of them successes.
-    let checks = find_checks(&out_dir).unwrap_or_else(|| {
-        panic!(
-            "{scenario}: no checks.json in {}\n{text}",
-            out_dir.display()
-        )
-    });
-    let checks: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(checks).unwrap()).unwrap();
+    let checks =
+        find_checks(&out_dir).unwrap_or_else(|| panic!("{scenario}: no checks.json in {}\n{text}", out_dir.display()));
+    let checks: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(checks).unwrap()).unwrap();
     let statuses: Vec<&str> = checks.iter().filter_map(|c| c["status"].as_str()).collect();
-    assert!(
-        statuses.contains(&"SUCCESS"),
-        "{scenario}: no successful check: {statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| matches!(*s, "SUCCESS" | "INFO")),
-        "{scenario}: {statuses:?}\n{text}"
-    );
+    assert!(statuses.contains(&"SUCCESS"), "{scenario}: no successful check: {statuses:?}");
+    assert!(statuses.iter().all(|s| matches!(*s, "SUCCESS" | "INFO")), "{scenario}: {statuses:?}\n{text}");
     let _ = std::fs::remove_dir_all(&out_dir);
 }
 

@@ -8,9 +8,7 @@ use mcp_remote_tests::sidecar::Sidecar;
 use serde_json::{json, Value};
 
 async fn call(sidecar: &Sidecar, tool: &str) -> Value {
-    sidecar
-        .request("tools/call", json!({ "name": tool, "arguments": {} }))
-        .await
+    sidecar.request("tools/call", json!({ "name": tool, "arguments": {} })).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,28 +17,16 @@ async fn a_cut_stream_is_resumed_and_nothing_is_delivered_twice() {
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
     let response = call(&sidecar, "drop_then_resume").await;
-    assert_eq!(
-        response["result"]["content"][0]["text"], "resumed",
-        "{response}"
-    );
+    assert_eq!(response["result"]["content"][0]["text"], "resumed", "{response}");
     assert_eq!(server.resumed_from(), vec!["e1".to_string()]);
     let note = sidecar.next_notification().await;
     assert_eq!(note["params"]["data"], "before the cut");
     // Whatever else arrives, the replayed notification and the duplicate answer must not.
-    assert_eq!(
-        call(&sidecar, "still-alive").await["result"]["content"][0]["text"],
-        "still-alive"
-    );
-    assert!(
-        sidecar.drain_unmatched().is_empty(),
-        "a duplicate response reached the client"
-    );
+    assert_eq!(call(&sidecar, "still-alive").await["result"]["content"][0]["text"], "still-alive");
+    assert!(sidecar.drain_unmatched().is_empty(), "a duplicate response reached the client");
     assert!(sidecar.close().await.success());
     let extra = sidecar.drain_notifications();
-    assert!(
-        extra.is_empty(),
-        "replayed messages reached the client: {extra:?}"
-    );
+    assert!(extra.is_empty(), "replayed messages reached the client: {extra:?}");
     assert_eq!(server.deletes(), 1);
 }
 
@@ -52,23 +38,15 @@ async fn every_fault_is_answered_with_a_useful_error() {
     for (tool, needle) in [
         ("drop_no_id", "closed the response stream"),
         ("garbage", "invalid response"),
-        (
-            "http500",
-            "HTTP 500 Internal Server Error: database on fire",
-        ),
+        ("http500", "HTTP 500 Internal Server Error: database on fire"),
         ("accepted", "without answering"),
     ] {
         let response = call(&sidecar, tool).await;
-        let message = response["error"]["message"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{tool}: {response}"));
+        let message = response["error"]["message"].as_str().unwrap_or_else(|| panic!("{tool}: {response}"));
         assert!(message.contains(needle), "{tool}: {message}");
         assert_eq!(response["error"]["code"], -32000, "{tool}");
     }
-    assert_eq!(
-        call(&sidecar, "still-alive").await["result"]["content"][0]["text"],
-        "still-alive"
-    );
+    assert_eq!(call(&sidecar, "still-alive").await["result"]["content"][0]["text"], "still-alive");
     assert!(sidecar.violations().is_empty());
     assert!(sidecar.close().await.success());
 }
@@ -95,14 +73,8 @@ async fn a_batch_gets_one_answer_per_request() {
     sidecar.send_raw(
         r#"[{"jsonrpc":"2.0","id":"b1","method":"tools/list"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":"b2","method":"ping"}]"#,
     );
-    assert_eq!(
-        sidecar.wait_response(first, "b1").await["result"]["method"],
-        "tools/list"
-    );
-    assert_eq!(
-        sidecar.wait_response(second, "b2").await["result"]["method"],
-        "ping"
-    );
+    assert_eq!(sidecar.wait_response(first, "b1").await["result"]["method"], "tools/list");
+    assert_eq!(sidecar.wait_response(second, "b2").await["result"]["method"], "ping");
     assert!(sidecar.drain_unmatched().is_empty());
     assert!(sidecar.close().await.success());
 }

@@ -63,23 +63,14 @@ async fn server_killed_mid_call_yields_an_error_then_service_resumes() {
         }
     }
     server.kill().await;
-    let answer = sidecar
-        .wait_response(call, "the call cut off by the kill")
-        .await;
+    let answer = sidecar.wait_response(call, "the call cut off by the kill").await;
     assert_eq!(answer["id"], 500);
-    let message = answer["error"]["message"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{answer}"));
+    let message = answer["error"]["message"].as_str().unwrap_or_else(|| panic!("{answer}"));
     assert!(message.starts_with("mcp-remote:"), "{message}");
 
     // The server comes back (a new process: the old session is gone, and it says so with 400).
     let _server = PeerServer::everything(port).await;
-    assert_eq!(
-        sidecar
-            .call_tool("echo", json!({ "message": "back" }))
-            .await,
-        "Echo: back"
-    );
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "back" })).await, "Echo: back");
     assert!(sidecar.drain_unmatched().is_empty());
     assert!(sidecar.violations().is_empty());
     assert!(sidecar.close().await.success());

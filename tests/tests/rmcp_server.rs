@@ -18,53 +18,30 @@ fn tool_names(response: &Value) -> Vec<String> {
 async fn stateful_session_carries_session_version_and_user_headers() {
     let server = rmcp_server::start(Mode::Stateful).await;
     let mut sidecar = Sidecar::spawn_with(
-        Launch::new(&server.url)
-            .arg("--header")
-            .arg("X-Api-Key: key-${TEST_KEY}")
-            .env("TEST_KEY", "123"),
+        Launch::new(&server.url).arg("--header").arg("X-Api-Key: key-${TEST_KEY}").env("TEST_KEY", "123"),
     );
     let init = sidecar.initialize().await;
     assert_eq!(init["result"]["protocolVersion"], PROTOCOL_VERSION);
     let names = tool_names(&sidecar.request("tools/list", json!({})).await);
     for expected in ["echo", "slow", "notify", "ask"] {
-        assert!(
-            names.iter().any(|n| n == expected),
-            "{expected} missing from {names:?}"
-        );
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
-    assert_eq!(
-        sidecar.call_tool("echo", json!({ "message": "hi" })).await,
-        "hi"
-    );
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "hi" })).await, "hi");
 
     let session = server.session_ids().await;
     assert_eq!(session.len(), 1);
     let seen = server.seen();
-    assert!(seen
-        .iter()
-        .all(|r| r.headers.get("x-api-key").is_some_and(|v| v == "key-123")));
+    assert!(seen.iter().all(|r| r.headers.get("x-api-key").is_some_and(|v| v == "key-123")));
     let after_init: Vec<_> = seen.iter().skip(1).collect();
     assert!(!after_init.is_empty());
     for request in after_init {
-        assert_eq!(
-            request.headers["mcp-session-id"],
-            session[0].as_str(),
-            "{} without session",
-            request.method
-        );
+        assert_eq!(request.headers["mcp-session-id"], session[0].as_str(), "{} without session", request.method);
         assert_eq!(request.headers["mcp-protocol-version"], PROTOCOL_VERSION);
     }
-    assert!(
-        seen[0].headers.get("mcp-session-id").is_none(),
-        "initialize must not carry a session"
-    );
+    assert!(seen[0].headers.get("mcp-session-id").is_none(), "initialize must not carry a session");
     let accept = seen[0].headers["accept"].to_str().unwrap();
     assert!(accept.contains("application/json") && accept.contains("text/event-stream"));
-    assert!(
-        sidecar.violations().is_empty(),
-        "{:?}",
-        sidecar.violations()
-    );
+    assert!(sidecar.violations().is_empty(), "{:?}", sidecar.violations());
     assert!(sidecar.close().await.success());
 }
 
@@ -73,11 +50,8 @@ async fn a_slow_call_blocks_neither_pings_nor_other_calls() {
     let server = rmcp_server::start(Mode::Stateful).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
-    let mut slow = sidecar.send_request(
-        json!("slow-1"),
-        "tools/call",
-        json!({ "name": "slow", "arguments": { "ms": 20000 } }),
-    );
+    let mut slow =
+        sidecar.send_request(json!("slow-1"), "tools/call", json!({ "name": "slow", "arguments": { "ms": 20000 } }));
     let echoes: Vec<_> = (0..20)
         .map(|i| {
             sidecar.send_request(
@@ -92,31 +66,13 @@ async fn a_slow_call_blocks_neither_pings_nor_other_calls() {
         let response = sidecar.wait_response(echo, "echo").await;
         assert_eq!(response["result"]["content"][0]["text"], format!("m{i}"));
     }
-    assert!(sidecar
-        .wait_response(ping, "ping")
-        .await
-        .get("result")
-        .is_some());
-    assert!(
-        slow.try_recv().is_err(),
-        "the slow call cannot have finished before the fast ones"
-    );
+    assert!(sidecar.wait_response(ping, "ping").await.get("result").is_some());
+    assert!(slow.try_recv().is_err(), "the slow call cannot have finished before the fast ones");
     // Cancel the slow call as a client would; it must not linger or be answered later.
-    sidecar.notify(
-        "notifications/cancelled",
-        json!({ "requestId": "slow-1", "reason": "test" }),
-    );
-    assert_eq!(
-        sidecar
-            .call_tool("echo", json!({ "message": "after cancel" }))
-            .await,
-        "after cancel"
-    );
+    sidecar.notify("notifications/cancelled", json!({ "requestId": "slow-1", "reason": "test" }));
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "after cancel" })).await, "after cancel");
     assert!(sidecar.close().await.success());
-    assert!(
-        slow.try_recv().is_err(),
-        "a cancelled request gets no answer"
-    );
+    assert!(slow.try_recv().is_err(), "a cancelled request gets no answer");
     assert!(sidecar.drain_unmatched().is_empty());
 }
 
@@ -125,19 +81,13 @@ async fn server_notifications_arrive_over_the_get_stream() {
     let server = rmcp_server::start(Mode::Stateful).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
-    assert_eq!(
-        sidecar.call_tool("notify", json!({ "count": 5 })).await,
-        "sent 5"
-    );
+    assert_eq!(sidecar.call_tool("notify", json!({ "count": 5 })).await, "sent 5");
     for i in 0..5 {
         let note = sidecar.next_notification().await;
         assert_eq!(note["method"], "notifications/message");
         assert_eq!(note["params"]["data"]["i"], i);
     }
-    assert!(
-        server.seen().iter().any(|r| r.method == "GET"),
-        "no GET stream was opened"
-    );
+    assert!(server.seen().iter().any(|r| r.method == "GET"), "no GET stream was opened");
     assert!(sidecar.close().await.success());
 }
 
@@ -146,36 +96,18 @@ async fn a_closed_get_stream_is_reopened_and_keeps_delivering() {
     let server = rmcp_server::start(Mode::Stateful).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
-    assert_eq!(
-        sidecar.call_tool("notify", json!({ "count": 1 })).await,
-        "sent 1"
-    );
+    assert_eq!(sidecar.call_tool("notify", json!({ "count": 1 })).await, "sent 1");
     assert_eq!(sidecar.next_notification().await["params"]["data"]["i"], 0);
     let gets_before = server.seen().iter().filter(|r| r.method == "GET").count();
-    server
-        .close_get_streams(std::time::Duration::from_millis(50))
-        .await;
+    server.close_get_streams(std::time::Duration::from_millis(50)).await;
     // Notifications sent while no stream is open are cached by rmcp and replayed on reconnect.
-    assert_eq!(
-        sidecar.call_tool("notify", json!({ "count": 2 })).await,
-        "sent 2"
-    );
+    assert_eq!(sidecar.call_tool("notify", json!({ "count": 2 })).await, "sent 2");
     assert_eq!(sidecar.next_notification().await["params"]["data"]["i"], 0);
     assert_eq!(sidecar.next_notification().await["params"]["data"]["i"], 1);
-    let gets: Vec<_> = server
-        .seen()
-        .into_iter()
-        .filter(|r| r.method == "GET")
-        .collect();
+    let gets: Vec<_> = server.seen().into_iter().filter(|r| r.method == "GET").collect();
     assert!(gets.len() > gets_before, "the GET stream was not reopened");
-    assert!(
-        gets.last().unwrap().headers.get("last-event-id").is_some(),
-        "reconnect without Last-Event-ID"
-    );
-    assert!(
-        sidecar.drain_notifications().is_empty(),
-        "a notification was delivered twice"
-    );
+    assert!(gets.last().unwrap().headers.get("last-event-id").is_some(), "reconnect without Last-Event-ID");
+    assert!(sidecar.drain_notifications().is_empty(), "a notification was delivered twice");
     assert!(sidecar.close().await.success());
 }
 
@@ -192,24 +124,12 @@ async fn debug_logs_never_show_header_values() {
             .arg(format!("X-Other: {secret}")),
     );
     sidecar.initialize().await;
-    assert_eq!(
-        sidecar.call_tool("echo", json!({ "message": "x" })).await,
-        "x"
-    );
-    assert!(server
-        .seen()
-        .iter()
-        .all(|r| r.headers["authorization"] == format!("Bearer {secret}").as_str()));
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "x" })).await, "x");
+    assert!(server.seen().iter().all(|r| r.headers["authorization"] == format!("Bearer {secret}").as_str()));
     assert!(sidecar.close().await.success());
     let stderr = sidecar.stderr();
-    assert!(
-        stderr.contains("DEBUG"),
-        "--debug logged nothing at debug level"
-    );
-    assert!(
-        !stderr.contains(secret),
-        "a secret reached the logs:\n{stderr}"
-    );
+    assert!(stderr.contains("DEBUG"), "--debug logged nothing at debug level");
+    assert!(!stderr.contains(secret), "a secret reached the logs:\n{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,9 +141,7 @@ async fn server_requests_reach_the_client_and_its_answers_go_back() {
     assert!(roots.contains("file:///tmp/project"), "{roots}");
     let request = sidecar.next_notification().await;
     assert_eq!(request["method"], "roots/list");
-    let sampled = sidecar
-        .call_tool("ask", json!({ "kind": "sampling" }))
-        .await;
+    let sampled = sidecar.call_tool("ask", json!({ "kind": "sampling" })).await;
     assert!(sampled.contains("sampled by the test client"), "{sampled}");
     assert!(sidecar.close().await.success());
 }
@@ -233,27 +151,18 @@ async fn an_expired_session_is_reinitialized_transparently() {
     let server = rmcp_server::start(Mode::Stateful).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
-    assert_eq!(
-        sidecar.call_tool("echo", json!({ "message": "one" })).await,
-        "one"
-    );
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "one" })).await, "one");
     let first = server.session_ids().await;
     server.expire_sessions().await;
     assert!(server.session_ids().await.is_empty());
 
-    assert_eq!(
-        sidecar.call_tool("echo", json!({ "message": "two" })).await,
-        "two"
-    );
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "two" })).await, "two");
     let second = server.session_ids().await;
     assert_eq!(second.len(), 1);
     assert_ne!(first, second, "a new session must have been made");
     // The replayed handshake is invisible to the client, and the new session streams too.
     assert!(sidecar.drain_unmatched().is_empty());
-    assert_eq!(
-        sidecar.call_tool("notify", json!({ "count": 1 })).await,
-        "sent 1"
-    );
+    assert_eq!(sidecar.call_tool("notify", json!({ "count": 1 })).await, "sent 1");
     assert_eq!(sidecar.next_notification().await["params"]["data"]["i"], 0);
     assert!(sidecar.violations().is_empty());
     assert!(sidecar.close().await.success());
@@ -264,20 +173,11 @@ async fn stdin_eof_deletes_the_session_and_exits_zero() {
     let server = rmcp_server::start(Mode::Stateful).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
-    assert_eq!(
-        sidecar.call_tool("echo", json!({ "message": "x" })).await,
-        "x"
-    );
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "x" })).await, "x");
     assert_eq!(server.session_ids().await.len(), 1);
     assert!(sidecar.close().await.success());
-    assert!(
-        server.seen().iter().any(|r| r.method == "DELETE"),
-        "no DELETE was sent"
-    );
-    assert!(
-        server.session_ids().await.is_empty(),
-        "the session is still alive"
-    );
+    assert!(server.seen().iter().any(|r| r.method == "DELETE"), "no DELETE was sent");
+    assert!(server.session_ids().await.is_empty(), "the session is still alive");
 }
 
 #[cfg(unix)]
@@ -286,21 +186,11 @@ async fn sigterm_deletes_the_session_and_exits_zero() {
     let server = rmcp_server::start(Mode::Stateful).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
-    let _slow = sidecar.send_request(
-        json!(99),
-        "tools/call",
-        json!({ "name": "slow", "arguments": { "ms": 60000 } }),
-    );
-    assert_eq!(
-        sidecar.call_tool("echo", json!({ "message": "x" })).await,
-        "x"
-    );
+    let _slow = sidecar.send_request(json!(99), "tools/call", json!({ "name": "slow", "arguments": { "ms": 60000 } }));
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "x" })).await, "x");
     sidecar.signal("TERM");
     assert!(sidecar.wait_exit().await.success());
-    assert!(
-        server.seen().iter().any(|r| r.method == "DELETE"),
-        "no DELETE was sent"
-    );
+    assert!(server.seen().iter().any(|r| r.method == "DELETE"), "no DELETE was sent");
     assert!(server.session_ids().await.is_empty());
 }
 
@@ -315,12 +205,7 @@ async fn malformed_lines_get_errors_and_the_proxy_keeps_going() {
     assert_eq!(error["error"]["code"], -32700);
     sidecar.send_raw(r#"{"jsonrpc":"2.0","id":5}"#);
     assert_eq!(sidecar.next_unmatched().await["error"]["code"], -32600);
-    assert_eq!(
-        sidecar
-            .call_tool("echo", json!({ "message": "still here" }))
-            .await,
-        "still here"
-    );
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "still here" })).await, "still here");
     assert!(sidecar.violations().is_empty());
     assert!(sidecar.close().await.success());
 }
@@ -329,9 +214,7 @@ async fn stateless_round_trip(mode: Mode) {
     let server = rmcp_server::start(mode).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
-    assert!(
-        tool_names(&sidecar.request("tools/list", json!({})).await).contains(&"echo".to_string())
-    );
+    assert!(tool_names(&sidecar.request("tools/list", json!({})).await).contains(&"echo".to_string()));
     let calls: Vec<_> = (0..10)
         .map(|i| {
             sidecar.send_request(
@@ -342,15 +225,9 @@ async fn stateless_round_trip(mode: Mode) {
         })
         .collect();
     for (i, call) in calls.into_iter().enumerate() {
-        assert_eq!(
-            sidecar.wait_response(call, "echo").await["result"]["content"][0]["text"],
-            format!("s{i}")
-        );
+        assert_eq!(sidecar.wait_response(call, "echo").await["result"]["content"][0]["text"], format!("s{i}"));
     }
-    assert!(server
-        .seen()
-        .iter()
-        .all(|r| r.headers.get("mcp-session-id").is_none()));
+    assert!(server.seen().iter().all(|r| r.headers.get("mcp-session-id").is_none()));
     assert!(sidecar.violations().is_empty());
     assert!(sidecar.close().await.success());
 }

@@ -38,6 +38,17 @@ pub trait Sink: Send + Sync + 'static {
     fn session_started(&self) {}
 }
 
+/// Where a transport gets the `Authorization` value for each request (the OAuth state).
+pub trait TokenSource: Send + Sync + 'static {
+    fn bearer(&self) -> Option<::http::HeaderValue>;
+}
+
+impl TokenSource for crate::auth::Auth {
+    fn bearer(&self) -> Option<::http::HeaderValue> {
+        crate::auth::Auth::bearer(self)
+    }
+}
+
 /// Why an exchange with the server failed. Each is answered to the client as a JSON-RPC error.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -45,9 +56,15 @@ pub enum TransportError {
     /// The server no longer knows the session (404, or a 400 that says so).
     #[error("the server's session expired")]
     SessionExpired { generation: u64 },
-    /// HTTP 401: the server wants authorization.
+    /// HTTP 401: the server wants (new) authorization; `used` is the token that was refused.
     #[error("the server requires authorization (HTTP 401)")]
-    Unauthorized { www_authenticate: Option<String> },
+    Unauthorized { www_authenticate: Option<String>, used: Option<::http::HeaderValue> },
+    /// HTTP 403 with `error="insufficient_scope"`: the token lacks scope.
+    #[error("the server requires more scope than was granted (HTTP 403)")]
+    InsufficientScope { www_authenticate: Option<String>, used: Option<::http::HeaderValue> },
+    /// Signing in or refreshing failed.
+    #[error("{0}")]
+    Auth(#[from] crate::auth::AuthError),
     /// Any other HTTP error status; `body` is the start of the response body.
     #[error("the server answered HTTP {status}")]
     Status { status: StatusCode, body: Bytes },

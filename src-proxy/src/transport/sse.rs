@@ -60,11 +60,7 @@ impl SseParser {
     /// Forgets the partial input of a broken stream before reading its resumption; the last event
     /// id and the retry hint carry over.
     pub fn restart(&mut self) {
-        *self = Self {
-            last_event_id: self.last_event_id.take(),
-            retry: self.retry,
-            ..Self::default()
-        };
+        *self = Self { last_event_id: self.last_event_id.take(), retry: self.retry, ..Self::default() };
     }
 
     /// Appends a chunk of the stream.
@@ -124,11 +120,7 @@ impl SseParser {
         }
         let (field, value) = match line.iter().position(|&b| b == b':') {
             Some(colon) => {
-                let value_start = if line.get(colon + 1) == Some(&b' ') {
-                    colon + 2
-                } else {
-                    colon + 1
-                };
+                let value_start = if line.get(colon + 1) == Some(&b' ') { colon + 2 } else { colon + 1 };
                 (line.slice(..colon), line.slice(value_start..))
             }
             None => (line.clone(), Bytes::new()),
@@ -140,10 +132,7 @@ impl SseParser {
                 self.pending_id = Some(String::from_utf8_lossy(&value).into_owned());
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
-                if let Some(ms) = std::str::from_utf8(&value)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                {
+                if let Some(ms) = std::str::from_utf8(&value).ok().and_then(|s| s.parse().ok()) {
                     self.retry = Some(Duration::from_millis(ms));
                 }
             }
@@ -178,11 +167,7 @@ impl SseParser {
             (None, Some(first)) => first,
             (None, None) => return None,
         };
-        Some(SseEvent {
-            event_type,
-            data,
-            has_id,
-        })
+        Some(SseEvent { event_type, data, has_id })
     }
 }
 
@@ -203,10 +188,7 @@ mod tests {
     }
 
     fn data(events: &[SseEvent]) -> Vec<&str> {
-        events
-            .iter()
-            .map(|e| std::str::from_utf8(&e.data).unwrap())
-            .collect()
+        events.iter().map(|e| std::str::from_utf8(&e.data).unwrap()).collect()
     }
 
     #[test]

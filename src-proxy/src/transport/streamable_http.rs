@@ -8,10 +8,10 @@
 //! nothing about what the client sees.
 
 use super::sse::SseParser;
-use super::{Delivered, Sink, TransportError};
+use super::{Delivered, Sink, TokenSource, TransportError};
 use crate::jsonrpc::{self, ClientMessage, Method, ServerMessage};
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::{Response, StatusCode, Url};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -56,6 +56,7 @@ struct Inner {
     endpoint: Url,
     user_headers: HeaderMap,
     sink: Arc<dyn Sink>,
+    tokens: Option<Arc<dyn TokenSource>>,
     session: RwLock<Session>,
     reinit: tokio::sync::Mutex<()>,
     server_stream: Mutex<Option<CancellationToken>>,
@@ -81,6 +82,7 @@ impl StreamableHttp {
         endpoint: Url,
         user_headers: HeaderMap,
         sink: Arc<dyn Sink>,
+        tokens: Option<Arc<dyn TokenSource>>,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
@@ -89,6 +91,7 @@ impl StreamableHttp {
                 endpoint,
                 user_headers,
                 sink,
+                tokens,
                 session: RwLock::new(Session::default()),
                 reinit: tokio::sync::Mutex::new(()),
                 server_stream: Mutex::new(None),
@@ -100,10 +103,7 @@ impl StreamableHttp {
     /// Sends one client message and delivers everything the server answers on that exchange.
     /// Returns once each request in it is answered, or the exchange is over.
     pub async fn send(&self, message: &ClientMessage) -> Result<(), TransportError> {
-        self.inner
-            .exchange(message, &*self.inner.sink)
-            .await
-            .map(|_| ())
+        self.inner.exchange(message, &*self.inner.sink).await.map(|_| ())
     }
 
     /// Replays the client's handshake on a new session, unless another request already did so
@@ -123,9 +123,7 @@ impl StreamableHttp {
         self.stop_server_stream();
         let unanswered = inner.exchange(initialize, &Discard).await?;
         if unanswered > 0 {
-            return Err(TransportError::InvalidResponse(
-                "the server did not answer the replayed initialize".into(),
-            ));
+            return Err(TransportError::InvalidResponse("the server did not answer the replayed initialize".into()));
         }
         if let Some(initialized) = initialized {
             inner.exchange(initialized, &Discard).await?;
@@ -139,13 +137,7 @@ impl StreamableHttp {
     /// after it cannot race the stream their server-to-client requests will travel on.
     pub fn open_server_stream(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let token = self.inner.shutdown.child_token();
-        if let Some(previous) = self
-            .inner
-            .server_stream
-            .lock()
-            .expect("poisoned")
-            .replace(token.clone())
-        {
+        if let Some(previous) = self.inner.server_stream.lock().expect("poisoned").replace(token.clone()) {
             previous.cancel();
         }
         let (opened, answered) = tokio::sync::oneshot::channel();
@@ -168,11 +160,7 @@ impl StreamableHttp {
         if session.id.is_none() {
             return;
         }
-        let request = self
-            .inner
-            .http
-            .delete(self.inner.endpoint.clone())
-            .headers(self.inner.headers(&session, None));
+        let request = self.inner.http.delete(self.inner.endpoint.clone()).headers(self.inner.headers(&session, None));
         match tokio::time::timeout(DELETE_TIMEOUT, request.send()).await {
             Ok(Ok(response)) => debug!(status = %response.status(), "session deleted"),
             Ok(Err(error)) => debug!(error = %error.without_url(), "DELETE of the session failed"),
@@ -186,14 +174,13 @@ impl Inner {
         self.session.read().expect("poisoned").clone()
     }
 
-    /// Request headers: the user's, then the ones the protocol owns.
+    /// Request headers: the user's, the bearer token, then the ones the protocol owns.
     fn headers(&self, session: &Session, accept: Option<HeaderValue>) -> HeaderMap {
-        let mut headers = HeaderMap::with_capacity(self.user_headers.len() + 4);
-        headers.extend(
-            self.user_headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
+        let mut headers = HeaderMap::with_capacity(self.user_headers.len() + 5);
+        headers.extend(self.user_headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(bearer) = self.tokens.as_ref().and_then(|t| t.bearer()) {
+            headers.insert(AUTHORIZATION, bearer);
+        }
         if let Some(accept) = accept {
             headers.insert(ACCEPT, accept);
         }
@@ -208,39 +195,23 @@ impl Inner {
 
     /// POSTs `message`, delivers what comes back to `sink`, and returns how many of its requests
     /// were left unanswered when the exchange ended.
-    async fn exchange(
-        &self,
-        message: &ClientMessage,
-        sink: &dyn Sink,
-    ) -> Result<usize, TransportError> {
+    async fn exchange(&self, message: &ClientMessage, sink: &dyn Sink) -> Result<usize, TransportError> {
         let initializing = message.method == Method::Initialize;
         // A new handshake starts a new session: the old id and version must not be sent with it.
-        let session = if initializing {
-            Session::default()
-        } else {
-            self.session()
-        };
+        let session = if initializing { Session::default() } else { self.session() };
         let mut headers = self.headers(&session, Some(ACCEPT_POST));
         headers.insert(CONTENT_TYPE, APPLICATION_JSON);
-        let request = self
-            .http
-            .post(self.endpoint.clone())
-            .headers(headers)
-            .body(message.body.clone());
+        let used = headers.get(AUTHORIZATION).cloned();
+        let request = self.http.post(self.endpoint.clone()).headers(headers).body(message.body.clone());
         let response = self.cancellable(request.send()).await??;
         if !response.status().is_success() {
-            return Err(self.failure(response, &session).await);
+            return Err(self.failure(response, &session, used).await);
         }
         if initializing {
             self.start_session(response.headers().get(MCP_SESSION_ID).cloned());
         }
-        let mut exchange = Exchange {
-            inner: self,
-            sink,
-            message,
-            unanswered: message.request_ids.as_slice().len(),
-            invalid: false,
-        };
+        let mut exchange =
+            Exchange { inner: self, sink, message, unanswered: message.request_ids.as_slice().len(), invalid: false };
         if response.status() == StatusCode::ACCEPTED {
             return Ok(exchange.unanswered);
         }
@@ -251,9 +222,7 @@ impl Inner {
             exchange.take_body(body);
         }
         if exchange.invalid && exchange.unanswered > 0 {
-            return Err(TransportError::InvalidResponse(
-                "the body is not a JSON-RPC message".into(),
-            ));
+            return Err(TransportError::InvalidResponse("the body is not a JSON-RPC message".into()));
         }
         Ok(exchange.unanswered)
     }
@@ -261,11 +230,7 @@ impl Inner {
     fn start_session(&self, id: Option<HeaderValue>) {
         {
             let mut session = self.session.write().expect("poisoned");
-            *session = Session {
-                id,
-                protocol_version: None,
-                generation: session.generation + 1,
-            };
+            *session = Session { id, protocol_version: None, generation: session.generation + 1 };
         }
         self.sink.session_started();
     }
@@ -278,15 +243,17 @@ impl Inner {
     }
 
     /// Turns an HTTP error status into the error the proxy can act on.
-    async fn failure(&self, mut response: Response, session: &Session) -> TransportError {
+    async fn failure(&self, mut response: Response, session: &Session, used: Option<HeaderValue>) -> TransportError {
         let status = response.status();
+        let www_authenticate =
+            response.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         if status == StatusCode::UNAUTHORIZED {
-            let www_authenticate = response
-                .headers()
-                .get(WWW_AUTHENTICATE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            return TransportError::Unauthorized { www_authenticate };
+            return TransportError::Unauthorized { www_authenticate, used };
+        }
+        if status == StatusCode::FORBIDDEN
+            && crate::auth::Challenge::parse(www_authenticate.as_deref()).is_insufficient_scope()
+        {
+            return TransportError::InsufficientScope { www_authenticate, used };
         }
         let mut body = Vec::new();
         while body.len() < ERROR_BODY_LIMIT {
@@ -297,59 +264,41 @@ impl Inner {
         }
         body.truncate(ERROR_BODY_LIMIT);
         let expired = session.id.is_some()
-            && (status == StatusCode::NOT_FOUND
-                || (status == StatusCode::BAD_REQUEST && mentions_session(&body)));
+            && (status == StatusCode::NOT_FOUND || (status == StatusCode::BAD_REQUEST && mentions_session(&body)));
         if expired {
-            return TransportError::SessionExpired {
-                generation: session.generation,
-            };
+            return TransportError::SessionExpired { generation: session.generation };
         }
         debug!(%status, "the server refused a request");
-        TransportError::Status {
-            status,
-            body: Bytes::from(body),
-        }
+        TransportError::Status { status, body: Bytes::from(body) }
     }
 
     /// GET with `Accept: text/event-stream`: the standalone stream, or a resumption.
-    async fn open_get(
-        &self,
-        last_event_id: Option<&str>,
-        session: &Session,
-    ) -> Result<Response, TransportError> {
+    async fn open_get(&self, last_event_id: Option<&str>, session: &Session) -> Result<Response, TransportError> {
         let mut headers = self.headers(session, Some(ACCEPT_SSE));
         if let Some(id) = last_event_id.and_then(|id| HeaderValue::from_str(id).ok()) {
             headers.insert(LAST_EVENT_ID, id);
         }
+        let used = headers.get(AUTHORIZATION).cloned();
         let request = self.http.get(self.endpoint.clone()).headers(headers);
         let response = self.cancellable(request.send()).await??;
         if !response.status().is_success() {
-            return Err(self.failure(response, session).await);
+            return Err(self.failure(response, session, used).await);
         }
         if !is_event_stream(&response) {
-            return Err(TransportError::InvalidResponse(
-                "the GET stream is not text/event-stream".into(),
-            ));
+            return Err(TransportError::InvalidResponse("the GET stream is not text/event-stream".into()));
         }
         Ok(response)
     }
 
     /// Runs `future` unless the proxy shuts down first.
-    async fn cancellable<F: std::future::Future>(
-        &self,
-        future: F,
-    ) -> Result<F::Output, TransportError> {
+    async fn cancellable<F: std::future::Future>(&self, future: F) -> Result<F::Output, TransportError> {
         tokio::select! {
             output = future => Ok(output),
             () = self.shutdown.cancelled() => Err(TransportError::ShuttingDown),
         }
     }
 
-    async fn pause(
-        &self,
-        delay: Duration,
-        token: &CancellationToken,
-    ) -> Result<(), TransportError> {
+    async fn pause(&self, delay: Duration, token: &CancellationToken) -> Result<(), TransportError> {
         tokio::select! {
             () = tokio::time::sleep(delay) => Ok(()),
             () = token.cancelled() => Err(TransportError::ShuttingDown),
@@ -360,11 +309,7 @@ impl Inner {
     /// server's `retry:` when a stream ends, with exponential backoff while it fails. Stops for
     /// good on a 4xx such as 405 or 409 (no stream offered, or one already open), and on an
     /// expired session or a 401, which the next POST handles. Signals `first_answer` once.
-    async fn run_server_stream(
-        self: Arc<Self>,
-        token: CancellationToken,
-        first_answer: oneshot::Sender<()>,
-    ) {
+    async fn run_server_stream(self: Arc<Self>, token: CancellationToken, first_answer: oneshot::Sender<()>) {
         let mut first_answer = Some(first_answer);
         let mut parser = SseParser::new();
         let mut failures: u32 = 0;
@@ -404,10 +349,7 @@ impl Inner {
                     debug!(%status, "the server offers no separate GET stream");
                     return;
                 }
-                Err(
-                    error @ (TransportError::SessionExpired { .. }
-                    | TransportError::Unauthorized { .. }),
-                ) => {
+                Err(error @ (TransportError::SessionExpired { .. } | TransportError::Unauthorized { .. })) => {
                     debug!(%error, "server stream closed");
                     return;
                 }
@@ -422,11 +364,7 @@ impl Inner {
                 }
             }
             let hinted = parser.retry().unwrap_or(DEFAULT_RETRY);
-            let delay = if failures == 0 {
-                hinted
-            } else {
-                backoff(failures).max(hinted)
-            };
+            let delay = if failures == 0 { hinted } else { backoff(failures).max(hinted) };
             if self.pause(delay, &token).await.is_err() {
                 return;
             }
@@ -474,11 +412,7 @@ impl Exchange<'_> {
 
     /// Reads a response stream until every request of the message is answered; resumes it with
     /// GET + `Last-Event-ID` when it breaks first.
-    async fn read_event_stream(
-        &mut self,
-        response: Response,
-        session: &Session,
-    ) -> Result<(), TransportError> {
+    async fn read_event_stream(&mut self, response: Response, session: &Session) -> Result<(), TransportError> {
         let mut parser = SseParser::new();
         let mut response = response;
         let mut attempts = 0u32;
@@ -503,10 +437,7 @@ impl Exchange<'_> {
                 if attempts > MAX_RESUME_ATTEMPTS {
                     return Err(TransportError::StreamEnded);
                 }
-                let delay = parser
-                    .retry()
-                    .unwrap_or(DEFAULT_RETRY)
-                    .max(backoff(attempts - 1));
+                let delay = parser.retry().unwrap_or(DEFAULT_RETRY).max(backoff(attempts - 1));
                 debug!(?delay, "response stream ended early; resuming");
                 self.inner.pause(delay, &self.inner.shutdown).await?;
                 match self.inner.open_get(Some(&last_event_id), session).await {
@@ -528,12 +459,7 @@ enum Outcome<'a> {
 
 /// Hands `data` to the sink, splitting a batch array into its messages. Returns how many messages
 /// the sink took; `observe` sees each message before delivery and each result after.
-fn deliver_each(
-    sink: &dyn Sink,
-    data: Bytes,
-    event_id: Option<&str>,
-    mut observe: impl FnMut(Outcome<'_>),
-) -> usize {
+fn deliver_each(sink: &dyn Sink, data: Bytes, event_id: Option<&str>, mut observe: impl FnMut(Outcome<'_>)) -> usize {
     let data = jsonrpc::single_line(data);
     let messages = if data.first() == Some(&b'[') {
         match jsonrpc::split_batch(&data) {
@@ -571,18 +497,11 @@ async fn pump(
             return Ok(());
         };
         parser.feed(&chunk);
-        while let Some(event) = parser
-            .next_event()
-            .map_err(|e| TransportError::InvalidResponse(e.to_string()))?
-        {
+        while let Some(event) = parser.next_event().map_err(|e| TransportError::InvalidResponse(e.to_string()))? {
             if event.event_type.is_some() || event.data.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let event_id = if event.has_id {
-                parser.last_event_id()
-            } else {
-                None
-            };
+            let event_id = if event.has_id { parser.last_event_id() } else { None };
             if on_message(event.data, event_id) {
                 return Ok(());
             }
@@ -595,18 +514,12 @@ fn is_event_stream(response: &Response) -> bool {
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("text/event-stream")
-        })
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
 }
 
 /// Some servers answer an unknown session with 400 and say so in the body.
 fn mentions_session(body: &[u8]) -> bool {
-    String::from_utf8_lossy(body)
-        .to_ascii_lowercase()
-        .contains("session")
+    String::from_utf8_lossy(body).to_ascii_lowercase().contains("session")
 }
 
 /// 1 s, 2 s, 4 s … capped at [`MAX_BACKOFF`].
@@ -614,9 +527,7 @@ fn backoff(failures: u32) -> Duration {
     if failures == 0 {
         return Duration::ZERO;
     }
-    DEFAULT_RETRY
-        .saturating_mul(1 << (failures - 1).min(5))
-        .min(MAX_BACKOFF)
+    DEFAULT_RETRY.saturating_mul(1 << (failures - 1).min(5)).min(MAX_BACKOFF)
 }
 
 #[cfg(test)]
@@ -633,9 +544,7 @@ mod tests {
 
     #[test]
     fn session_mentions_are_found_in_any_case() {
-        assert!(mentions_session(
-            br#"{"error":{"message":"Bad Request: No valid session ID provided"}}"#
-        ));
+        assert!(mentions_session(br#"{"error":{"message":"Bad Request: No valid session ID provided"}}"#));
         assert!(mentions_session(b"Session not found"));
         assert!(!mentions_session(b"invalid params"));
     }

@@ -52,14 +52,8 @@ async fn drive(url: &str) -> Result<(), String> {
     for tool in &tools {
         let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
         let arguments = arguments_for(tool.get("inputSchema").unwrap_or(&Value::Null));
-        let response = sidecar
-            .request(
-                "tools/call",
-                json!({ "name": name, "arguments": arguments }),
-            )
-            .await;
-        let text =
-            tool_text(&response).ok_or_else(|| format!("tools/call {name} failed: {response}"))?;
+        let response = sidecar.request("tools/call", json!({ "name": name, "arguments": arguments })).await;
+        let text = tool_text(&response).ok_or_else(|| format!("tools/call {name} failed: {response}"))?;
         eprintln!("conformance-driver: {name} -> {text}");
     }
     let violations = sidecar.violations();
@@ -68,10 +62,7 @@ async fn drive(url: &str) -> Result<(), String> {
         return Err(format!("non-JSON-RPC lines on stdout: {violations:?}"));
     }
     if !status.success() {
-        return Err(format!(
-            "mcp-remote exited with {status}\n{}",
-            sidecar.stderr_tail()
-        ));
+        return Err(format!("mcp-remote exited with {status}\n{}", sidecar.stderr_tail()));
     }
     Ok(())
 }

@@ -18,9 +18,7 @@ async fn main() {
         }
     };
     let port: u16 = args.next().map_or(0, |p| p.parse().expect("port"));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
     let server = start_on(mode, listener).await;
     println!("listening on {}", server.url);
     let _ = tokio::signal::ctrl_c().await;

@@ -1,0 +1,191 @@
+//! The loopback listener that catches the authorization redirect.
+//!
+//! It is bound (on `--host`, loopback only, and the positional port) before the browser is
+//! opened, serves only `GET /callback`, answers the browser with a small page, ignores requests
+//! whose `state` is wrong (a forged or stale redirect), and returns the first valid callback.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const CALLBACK_PATH: &str = "/callback";
+const MAX_REQUEST_HEAD: usize = 16 * 1024;
+
+/// What the authorization server sent back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Callback {
+    /// `code` (and RFC 9207 `iss`, when present).
+    Code { code: String, iss: Option<String> },
+    /// The user or the server refused: `error` and its description.
+    Denied { error: String, description: Option<String> },
+}
+
+pub struct CallbackListener {
+    listener: TcpListener,
+    redirect_uri: String,
+}
+
+impl CallbackListener {
+    /// Binds `host:port` (port 0: any free port). `host` is a loopback name or address.
+    pub async fn bind(host: &str, port: u16) -> io::Result<Self> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let listener = TcpListener::bind((bare, port)).await?;
+        let bound: SocketAddr = listener.local_addr()?;
+        let shown_host = if bare.contains(':') { format!("[{bare}]") } else { bare.to_string() };
+        let redirect_uri = format!("http://{shown_host}:{}{CALLBACK_PATH}", bound.port());
+        Ok(Self { listener, redirect_uri })
+    }
+
+    /// `http://<host>:<port>/callback`, to register and to send as `redirect_uri`.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// Serves requests until one carries `expected_state`; returns what it carried.
+    pub async fn wait(self, expected_state: &str) -> io::Result<Callback> {
+        loop {
+            let (stream, _) = self.listener.accept().await?;
+            if let Some(callback) = serve_one(stream, expected_state).await {
+                return Ok(callback);
+            }
+        }
+    }
+}
+
+/// Answers one connection; returns the callback when it is the valid one.
+async fn serve_one(mut stream: TcpStream, expected_state: &str) -> Option<Callback> {
+    let head = read_head(&mut stream).await?;
+    let target = head.lines().next().and_then(|line| {
+        let mut parts = line.split_whitespace();
+        (parts.next() == Some("GET")).then(|| parts.next()).flatten()
+    });
+    let Some(target) = target else {
+        respond(&mut stream, "405 Method Not Allowed", "Only the sign-in redirect is served here.").await;
+        return None;
+    };
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path != CALLBACK_PATH {
+        respond(&mut stream, "404 Not Found", "Nothing here.").await;
+        return None;
+    }
+    let params: HashMap<String, String> = form_urlencoded_pairs(query);
+    if params.get("state").map(String::as_str) != Some(expected_state) {
+        respond(
+            &mut stream,
+            "400 Bad Request",
+            "This sign-in response does not belong to the sign-in in progress (state mismatch). Start the sign-in again.",
+        )
+        .await;
+        return None;
+    }
+    if let Some(error) = params.get("error") {
+        respond(&mut stream, "200 OK", "Sign-in was not completed. You can close this tab and try again.").await;
+        return Some(Callback::Denied {
+            error: error.clone(),
+            description: params.get("error_description").cloned(),
+        });
+    }
+    let Some(code) = params.get("code") else {
+        respond(&mut stream, "400 Bad Request", "The sign-in response carries no authorization code.").await;
+        return None;
+    };
+    respond(&mut stream, "200 OK", "Signed in. You can close this tab and return to your MCP client.").await;
+    Some(Callback::Code {
+        code: code.clone(),
+        iss: params.get("iss").cloned(),
+    })
+}
+
+async fn read_head(stream: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && !head.windows(2).any(|w| w == b"\n\n") {
+        let n = stream.read(&mut buf).await.ok()?;
+        if n == 0 || head.len() + n > MAX_REQUEST_HEAD {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(head).ok()
+}
+
+async fn respond(stream: &mut TcpStream, status: &str, message: &str) {
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>mcp-remote</title></head>\
+         <body style=\"font-family:sans-serif;margin:3em\"><h2>mcp-remote</h2><p>{message}</p></body></html>"
+    );
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Decodes `a=1&b=x%20y` (application/x-www-form-urlencoded).
+fn form_urlencoded_pairs(query: &str) -> HashMap<String, String> {
+    reqwest::Url::parse(&format!("http://callback/?{query}"))
+        .map(|url| url.query_pairs().into_owned().collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get(uri: &str, path: &str) -> String {
+        let addr = uri.trim_start_matches("http://").split('/').next().unwrap().to_string();
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        stream.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn wrong_state_and_paths_are_refused_and_the_right_one_returns() {
+        let listener = CallbackListener::bind("127.0.0.1", 0).await.unwrap();
+        let uri = listener.redirect_uri().to_string();
+        assert!(uri.starts_with("http://127.0.0.1:") && uri.ends_with("/callback"));
+        let waiting = tokio::spawn(listener.wait("s-123"));
+        assert!(get(&uri, "/favicon.ico").await.starts_with("HTTP/1.1 404"));
+        assert!(get(&uri, "/callback?code=evil&state=forged").await.starts_with("HTTP/1.1 400"));
+        let ok = get(&uri, "/callback?code=c%2F1&state=s-123&iss=https%3A%2F%2Fas.example").await;
+        assert!(ok.starts_with("HTTP/1.1 200") && ok.contains("Signed in"));
+        assert_eq!(
+            waiting.await.unwrap().unwrap(),
+            Callback::Code {
+                code: "c/1".into(),
+                iss: Some("https://as.example".into())
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_denial_with_the_right_state_ends_the_wait() {
+        let listener = CallbackListener::bind("localhost", 0).await.unwrap();
+        let uri = listener.redirect_uri().to_string();
+        assert!(uri.starts_with("http://localhost:"));
+        let waiting = tokio::spawn(listener.wait("s"));
+        get(&uri, "/callback?error=access_denied&error_description=no&state=s").await;
+        assert_eq!(
+            waiting.await.unwrap().unwrap(),
+            Callback::Denied {
+                error: "access_denied".into(),
+                description: Some("no".into())
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn ipv6_loopback_uri_is_bracketed() {
+        if let Ok(listener) = CallbackListener::bind("::1", 0).await {
+            assert!(listener.redirect_uri().starts_with("http://[::1]:"));
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! OAuth 2.1 for one MCP server: the bearer token requests carry, and what to do when the server
+//! answers 401 (refresh, or sign in) or 403 `insufficient_scope` (sign in again with more scope).
+//!
+//! One sign-in per server across processes: every refresh and sign-in runs under the server's
+//! lock in the shared config dir, and starts by re-reading `tokens.json`, so a token another
+//! sidecar (or the tray app) just obtained is adopted instead of being obtained again, and a
+//! rotated refresh token is never spent twice. Secrets never reach logs.
+
+mod browser;
+mod callback;
+mod challenge;
+mod client;
+mod discovery;
+
+pub use challenge::Challenge;
+
+use crate::store::{self, Metadata, ServerDir, Tokens};
+use callback::{Callback, CallbackListener};
+use client::TokenAuth;
+use discovery::Discovery;
+use http::HeaderValue;
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
+use reqwest::Url;
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::sync::RwLock;
+use std::time::Duration;
+use tracing::{debug, info, warn};
+
+/// Refresh this long before the access token expires.
+const REFRESH_MARGIN: Duration = Duration::from_secs(30);
+/// How long a process waits for another one's sign-in, beyond the sign-in timeout itself.
+const LOCK_GRACE: Duration = Duration::from_secs(30);
+
+/// Why no usable token could be obtained. Each becomes a JSON-RPC error for the waiting requests.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    #[error("authorization discovery failed: {0}")]
+    Discovery(String),
+    #[error("client registration failed: {0}")]
+    Registration(String),
+    #[error("cannot reach the authorization server: {0}")]
+    Network(String),
+    #[error("cannot open the sign-in page: {0}")]
+    Browser(String),
+    #[error(
+        "sign-in was not completed within {0:?}: open the URL that mcp-remote printed to its log (stderr) \
+         in a browser and finish signing in, or restart with a longer --auth-timeout"
+    )]
+    Timeout(Duration),
+    #[error("the authorization server refused the sign-in: {0}")]
+    Denied(String),
+    #[error("the sign-in response was rejected: {0}")]
+    Rejected(String),
+    #[error("the token request failed: {0}")]
+    Token(String),
+    #[error("the server still refuses the scope after signing in again: {0}")]
+    InsufficientScope(String),
+    #[error("the credential store failed: {0}")]
+    Store(#[from] store::StoreError),
+}
+
+/// Everything OAuth needs from the command line.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub server_url: Url,
+    pub allow_http: bool,
+    pub resource: Option<String>,
+    pub static_client_info: Option<Map<String, Value>>,
+    pub client_metadata: Option<Map<String, Value>>,
+    pub client_metadata_url: Option<String>,
+    pub callback_host: String,
+    pub callback_port: u16,
+    pub timeout: Duration,
+    pub browser: Option<PathBuf>,
+}
+
+/// The OAuth state of one server in this process.
+pub struct Auth {
+    settings: AuthSettings,
+    dir: ServerDir,
+    /// For metadata and registration (same-origin redirects, like every request of ours).
+    http: reqwest::Client,
+    /// For the token endpoint: follows no redirect at all, so a code or refresh token can never
+    /// be replayed to another origin.
+    token_http: reqwest::Client,
+    tokens: RwLock<Option<Tokens>>,
+    /// One recovery at a time in this process; the file lock does the same across processes.
+    flight: tokio::sync::Mutex<()>,
+}
+
+fn bearer_of(tokens: &Tokens) -> Option<HeaderValue> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", tokens.access_token)).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+impl Auth {
+    /// Loads any tokens stored for this server.
+    pub fn new(settings: AuthSettings, dir: ServerDir, http: reqwest::Client) -> Result<Self, AuthError> {
+        let token_http = reqwest::Client::builder()
+            .user_agent(concat!("mcp-remote/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| AuthError::Network(e.to_string()))?;
+        let tokens = match dir.tokens() {
+            Ok(tokens) => tokens,
+            Err(error) => {
+                warn!(%error, "ignoring unreadable stored tokens; a new sign-in will replace them");
+                None
+            }
+        };
+        Ok(Self {
+            settings,
+            dir,
+            http,
+            token_http,
+            tokens: RwLock::new(tokens),
+            flight: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The `Authorization` value for the next request, if signed in.
+    pub fn bearer(&self) -> Option<HeaderValue> {
+        self.tokens.read().expect("poisoned").as_ref().and_then(bearer_of)
+    }
+
+    /// True when the token should be refreshed before it is used again.
+    pub fn expiring(&self) -> bool {
+        self.tokens
+            .read()
+            .expect("poisoned")
+            .as_ref()
+            .is_some_and(|t| t.refresh_token.is_some() && t.expires_within(REFRESH_MARGIN))
+    }
+
+    fn adopt(&self, tokens: Tokens) {
+        *self.tokens.write().expect("poisoned") = Some(tokens);
+    }
+
+    /// The server refused `used` (401), or it is about to expire: get a working token, by
+    /// adopting one another process stored, refreshing, or signing in.
+    pub async fn recover(&self, challenge: &Challenge, used: Option<&HeaderValue>) -> Result<(), AuthError> {
+        let _flight = self.flight.lock().await;
+        if self.bearer().as_ref() != used && !self.expiring() {
+            return Ok(());
+        }
+        let _lock = self.lock().await?;
+        let stored = self.dir.tokens().unwrap_or(None);
+        if let Some(stored) = &stored {
+            if bearer_of(stored).as_ref() != used && !stored.expires_within(REFRESH_MARGIN) {
+                debug!("adopting tokens stored by another process");
+                self.adopt(stored.clone());
+                return Ok(());
+            }
+        }
+        if let Some(stored) = stored.filter(|t| t.refresh_token.is_some()) {
+            match self.refresh(&stored).await {
+                Ok(fresh) => {
+                    self.dir.save_tokens(&fresh)?;
+                    self.adopt(fresh);
+                    info!("access token refreshed");
+                    return Ok(());
+                }
+                Err(error) => info!(%error, "refresh failed; signing in again"),
+            }
+        }
+        let granted = self.sign_in(challenge, None).await?;
+        self.dir.save_tokens(&granted)?;
+        self.adopt(granted);
+        Ok(())
+    }
+
+    /// The server answered 403 `insufficient_scope`: sign in again asking for the union of the
+    /// scopes granted and the scopes it asks for.
+    pub async fn step_up(&self, challenge: &Challenge, used: Option<&HeaderValue>) -> Result<(), AuthError> {
+        let _flight = self.flight.lock().await;
+        if self.bearer().as_ref() != used {
+            return Ok(());
+        }
+        let granted = self
+            .tokens
+            .read()
+            .expect("poisoned")
+            .as_ref()
+            .and_then(|t| t.scope.clone())
+            .unwrap_or_default();
+        let wanted = challenge.scope.clone().unwrap_or_default();
+        let mut union: Vec<&str> = granted.split_whitespace().collect();
+        let before = union.len();
+        for scope in wanted.split_whitespace() {
+            if !union.contains(&scope) {
+                union.push(scope);
+            }
+        }
+        if union.len() == before {
+            return Err(AuthError::InsufficientScope(format!(
+                "the granted scope {granted:?} already covers the requested {wanted:?}"
+            )));
+        }
+        let scope = union.join(" ");
+        let _lock = self.lock().await?;
+        let granted = self.sign_in(challenge, Some(scope)).await?;
+        self.dir.save_tokens(&granted)?;
+        self.adopt(granted);
+        Ok(())
+    }
+
+    /// Takes the server's cross-process lock, waiting at most for another process's sign-in.
+    async fn lock(&self) -> Result<store::ServerLock, AuthError> {
+        let dir = self.dir.clone();
+        let wait = self.settings.timeout + LOCK_GRACE;
+        match tokio::time::timeout(wait, tokio::task::spawn_blocking(move || dir.lock())).await {
+            Ok(Ok(lock)) => Ok(lock?),
+            Ok(Err(join)) => Err(AuthError::Store(store::StoreError::Io {
+                action: "lock",
+                path: self.dir.path().to_path_buf(),
+                source: std::io::Error::other(join.to_string()),
+            })),
+            Err(_) => Err(AuthError::Timeout(wait)),
+        }
+    }
+
+    /// Discovery, stored or fresh: refresh needs the token endpoint without a new challenge.
+    async fn discovery(&self, challenge: &Challenge) -> Result<Discovery, AuthError> {
+        let found = discovery::discover(&self.http, &self.settings.server_url, challenge, self.settings.allow_http).await?;
+        let metadata = Metadata {
+            resource_metadata: found.resource.as_ref().and_then(|r| serde_json::to_value(r).ok()),
+            authorization_server: serde_json::to_value(&found.server).ok(),
+            ..self.dir.metadata().unwrap_or_default()
+        };
+        self.dir.save_metadata(&metadata)?;
+        Ok(found)
+    }
+
+    /// The `resource` parameter: `--resource`, else the metadata's resource exactly as written,
+    /// else (a 2025-03-26 server) the server URL.
+    fn resource(&self, discovery: &Discovery) -> String {
+        self.settings
+            .resource
+            .clone()
+            .or_else(|| discovery.resource.as_ref().map(|r| r.resource.clone()))
+            .unwrap_or_else(|| self.settings.server_url.as_str().to_string())
+    }
+
+    fn oauth_client(
+        &self,
+        discovery: &Discovery,
+        client: &store::Client,
+        redirect_uri: Option<&str>,
+    ) -> Result<BasicClient<oauth2::EndpointSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointSet>, AuthError> {
+        let invalid = |what: &str, e: oauth2::url::ParseError| AuthError::Discovery(format!("{what} is not a URL: {e}"));
+        let mut oauth = BasicClient::new(ClientId::new(client.client_id.clone()))
+            .set_auth_uri(AuthUrl::new(discovery.server.authorization_endpoint.clone()).map_err(|e| invalid("authorization_endpoint", e))?)
+            .set_token_uri(TokenUrl::new(discovery.server.token_endpoint.clone()).map_err(|e| invalid("token_endpoint", e))?);
+        match client::token_auth(client, &discovery.server) {
+            TokenAuth::Basic => oauth = oauth.set_auth_type(AuthType::BasicAuth),
+            TokenAuth::Post | TokenAuth::None => oauth = oauth.set_auth_type(AuthType::RequestBody),
+        }
+        if client::token_auth(client, &discovery.server) != TokenAuth::None {
+            if let Some(secret) = &client.client_secret {
+                oauth = oauth.set_client_secret(ClientSecret::new(secret.clone()));
+            }
+        }
+        if let Some(uri) = redirect_uri {
+            oauth = oauth.set_redirect_uri(RedirectUrl::new(uri.to_string()).map_err(|e| invalid("redirect_uri", e))?);
+        }
+        Ok(oauth)
+    }
+
+    /// Spends the stored refresh token (RFC 6749 §6), keeping it when the server rotates none.
+    async fn refresh(&self, stored: &Tokens) -> Result<Tokens, AuthError> {
+        let refresh_token = stored.refresh_token.clone().unwrap_or_default();
+        let discovery = self.discovery(&Challenge::default()).await?;
+        let client = self
+            .dir
+            .clients()?
+            .get(&discovery.issuer)
+            .or_else(|| self.settings.static_client_info.as_ref().and_then(|i| client::static_client(i).ok()))
+            .ok_or_else(|| AuthError::Token("no client is registered for this authorization server".into()))?;
+        let oauth = self.oauth_client(&discovery, &client, None)?;
+        let resource = stored.resource.clone().unwrap_or_else(|| self.resource(&discovery));
+        let response = oauth
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
+            .add_extra_param("resource", resource.clone())
+            .request_async(&self.token_http)
+            .await
+            .map_err(token_error)?;
+        let mut fresh = tokens_from(&response, stored.scope.clone(), &discovery.issuer, &resource);
+        if fresh.refresh_token.is_none() {
+            fresh.refresh_token = Some(refresh_token);
+        }
+        Ok(fresh)
+    }
+
+    /// The authorization code flow with PKCE, in the browser. `scope` overrides the scope the
+    /// challenge and metadata suggest (for step-up). A stale registration (`invalid_client`) is
+    /// discarded and redone once.
+    async fn sign_in(&self, challenge: &Challenge, scope: Option<String>) -> Result<Tokens, AuthError> {
+        let discovery = self.discovery(challenge).await?;
+        let scope = scope.or_else(|| discovery.scopes_for(challenge));
+        match self.authorize(&discovery, scope.clone()).await {
+            Err(AuthError::Token(why)) if why.contains("invalid_client") => {
+                info!("the stored client registration was refused; registering again");
+                let mut clients = self.dir.clients()?;
+                clients.remove(&discovery.issuer);
+                self.dir.save_clients(&clients)?;
+                self.authorize(&discovery, scope).await
+            }
+            other => other,
+        }
+    }
+
+    async fn authorize(&self, discovery: &Discovery, scope: Option<String>) -> Result<Tokens, AuthError> {
+        let (listener, client) = self.listener_and_client(discovery).await?;
+        let redirect_uri = listener.redirect_uri().to_string();
+        let oauth = self.oauth_client(discovery, &client, Some(&redirect_uri))?;
+        let resource = self.resource(discovery);
+        let (pkce_challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = oauth
+            .authorize_url(CsrfToken::new_random)
+            .set_pkce_challenge(pkce_challenge)
+            .add_extra_param("resource", resource.clone());
+        if let Some(scope) = &scope {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state) = request.url();
+        browser::open(&url, self.settings.browser.as_deref()).map_err(|e| AuthError::Browser(e.to_string()))?;
+        let callback = tokio::time::timeout(self.settings.timeout, listener.wait(state.secret()))
+            .await
+            .map_err(|_| AuthError::Timeout(self.settings.timeout))?
+            .map_err(|e| AuthError::Browser(format!("the callback listener failed: {e}")))?;
+        let code = match callback {
+            Callback::Code { code, iss } => {
+                self.check_issuer(discovery, iss.as_deref())?;
+                code
+            }
+            Callback::Denied { error, description } => {
+                return Err(AuthError::Denied(match description {
+                    Some(description) => format!("{error}: {description}"),
+                    None => error,
+                }))
+            }
+        };
+        let response = oauth
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier)
+            .add_extra_param("resource", resource.clone())
+            .request_async(&self.token_http)
+            .await
+            .map_err(token_error)?;
+        info!("signed in");
+        Ok(tokens_from(&response, scope, &discovery.issuer, &resource))
+    }
+
+    /// RFC 9207, as the MCP spec's table says: when the server promises `iss`, it must be there;
+    /// when it is there, it must equal the issuer exactly.
+    fn check_issuer(&self, discovery: &Discovery, iss: Option<&str>) -> Result<(), AuthError> {
+        let expected = discovery.server.issuer.as_deref().unwrap_or(&discovery.issuer);
+        match iss {
+            Some(iss) if iss != expected => Err(AuthError::Rejected(format!(
+                "the response came from issuer {iss:?}, not {expected:?}"
+            ))),
+            None if discovery.server.authorization_response_iss_parameter_supported => {
+                Err(AuthError::Rejected("the response lacks the iss parameter the server promised".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Binds the callback listener and picks the client identity for its redirect URI. A kept
+    /// registration's port is reused when the user named none, so the redirect URI still matches.
+    async fn listener_and_client(&self, discovery: &Discovery) -> Result<(CallbackListener, store::Client), AuthError> {
+        let host = &self.settings.callback_host;
+        if let Some(info) = &self.settings.static_client_info {
+            let client = client::static_client(info)?;
+            let port = self.port_for(&client);
+            let listener = self.bind(host, port).await?;
+            return Ok((listener, client));
+        }
+        if let Some(url) = self.settings.client_metadata_url.as_deref() {
+            if discovery.server.client_id_metadata_document_supported {
+                let listener = self.bind(host, self.settings.callback_port).await?;
+                let client = client::metadata_document_client(url, listener.redirect_uri());
+                return Ok((listener, client));
+            }
+        }
+        let mut clients = self.dir.clients()?;
+        if let Some(kept) = clients.get(&discovery.issuer) {
+            if let Ok(listener) = self.bind(host, self.port_for(&kept)).await {
+                if kept.redirect_uris.iter().any(|u| u == listener.redirect_uri()) {
+                    return Ok((listener, kept));
+                }
+            }
+        }
+        let listener = self.bind(host, self.settings.callback_port).await?;
+        let client = client::register(
+            &self.http,
+            discovery,
+            listener.redirect_uri(),
+            self.settings.client_metadata.as_ref(),
+        )
+        .await?;
+        clients.set(&discovery.issuer, &client);
+        self.dir.save_clients(&clients)?;
+        info!("registered a client with the authorization server");
+        Ok((listener, client))
+    }
+
+    /// The positional port, else the port of the client's registered redirect URI, else any.
+    fn port_for(&self, client: &store::Client) -> u16 {
+        if self.settings.callback_port != 0 {
+            return self.settings.callback_port;
+        }
+        client
+            .redirect_uris
+            .iter()
+            .filter_map(|u| Url::parse(u).ok())
+            .find(|u| u.path() == "/callback")
+            .and_then(|u| u.port())
+            .unwrap_or(0)
+    }
+
+    async fn bind(&self, host: &str, port: u16) -> Result<CallbackListener, AuthError> {
+        CallbackListener::bind(host, port)
+            .await
+            .map_err(|e| AuthError::Browser(format!("cannot listen for the sign-in callback on {host}:{port}: {e}")))
+    }
+}
+
+/// Stored form of a token response; `requested` is the scope asked for, used when the server
+/// does not say what it granted.
+fn tokens_from<R: TokenResponse>(response: &R, requested: Option<String>, issuer: &str, resource: &str) -> Tokens {
+    let granted = response.scopes().map(|scopes| {
+        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+    });
+    Tokens {
+        version: store::FORMAT_VERSION,
+        access_token: response.access_token().secret().clone(),
+        token_type: "Bearer".into(),
+        refresh_token: response.refresh_token().map(|t| t.secret().clone()),
+        expires_at: response.expires_in().map(|d| store::unix_now() + d.as_secs()),
+        scope: granted.or(requested),
+        issuer: Some(issuer.to_string()),
+        resource: Some(resource.to_string()),
+        extra: Map::new(),
+    }
+}
+
+/// A token endpoint failure in words, with the OAuth error code first (`invalid_grant`, …).
+fn token_error<E: std::error::Error>(error: RequestTokenError<E, oauth2::basic::BasicErrorResponse>) -> AuthError {
+    match error {
+        RequestTokenError::ServerResponse(response) => {
+            let code = match response.error() {
+                BasicErrorResponseType::InvalidClient => "invalid_client".to_string(),
+                BasicErrorResponseType::InvalidGrant => "invalid_grant".to_string(),
+                other => other.to_string(),
+            };
+            let description = response.error_description().map(|d| format!(": {d}")).unwrap_or_default();
+            AuthError::Token(format!("{code}{description}"))
+        }
+        RequestTokenError::Request(e) => AuthError::Network(e.to_string()),
+        RequestTokenError::Parse(e, _) => AuthError::Token(format!("the token response is not valid: {e}")),
+        RequestTokenError::Other(e) => AuthError::Token(e),
+    }
+}
