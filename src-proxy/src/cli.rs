@@ -202,8 +202,8 @@ impl Config {
             }
         }
         if let Some(r) = args.resource.as_deref() {
-            let parsed =
-                Url::parse(r).map_err(|e| CliError::invalid(format!("--resource {r:?} is not an absolute URI: {e}")))?;
+            let parsed = Url::parse(r)
+                .map_err(|e| CliError::invalid(format!("--resource {r:?} is not an absolute URI: {e}")))?;
             if parsed.fragment().is_some() {
                 return Err(CliError::invalid(format!("--resource {r:?} must not have a fragment")));
             }
@@ -213,10 +213,12 @@ impl Config {
             .client_metadata_url
             .as_deref()
             .map(|u| {
-                let url =
-                    Url::parse(u).map_err(|e| CliError::invalid(format!("--client-metadata-url {u:?} is not a URL: {e}")))?;
+                let url = Url::parse(u)
+                    .map_err(|e| CliError::invalid(format!("--client-metadata-url {u:?} is not a URL: {e}")))?;
                 if url.scheme() != "https" || url.path() == "/" {
-                    return Err(CliError::invalid(format!("--client-metadata-url {u:?} must be an https URL with a path")));
+                    return Err(CliError::invalid(format!(
+                        "--client-metadata-url {u:?} must be an https URL with a path"
+                    )));
                 }
                 Ok(url)
             })

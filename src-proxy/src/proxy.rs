@@ -8,10 +8,10 @@
 
 use crate::auth::{Auth, AuthError, AuthSettings, Challenge};
 use crate::cli::Config;
-use crate::store::{ServerKey, Store};
 use crate::jsonrpc::{self, code, ClientMessage, Method};
 use crate::router::Router;
 use crate::stdio;
+use crate::store::{ServerKey, Store};
 use crate::transport::{self, StreamableHttp, TransportError};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -103,7 +103,8 @@ fn oauth_for(config: &Config, http: &reqwest::Client) -> Result<Option<Arc<Auth>
         timeout: config.auth_timeout,
         browser: config.browser.clone(),
     };
-    let auth = Auth::new(settings, Store::new(&config.config_dir).server(&key), http.clone()).map_err(RunError::Auth)?;
+    let auth =
+        Auth::new(settings, Store::new(&config.config_dir).server(&key), http.clone()).map_err(RunError::Auth)?;
     Ok(Some(Arc::new(auth)))
 }
 
@@ -302,7 +303,9 @@ impl<R: Remote> Proxy<R> {
                         return Ok(());
                     }
                 }
-                Err(TransportError::Unauthorized { www_authenticate, used }) if !auth_recovered && self.auth.is_some() => {
+                Err(TransportError::Unauthorized { www_authenticate, used })
+                    if !auth_recovered && self.auth.is_some() =>
+                {
                     auth_recovered = true;
                     let challenge = Challenge::parse(www_authenticate.as_deref());
                     self.auth.as_ref().expect("checked").recover(&challenge, used.as_ref()).await?;

@@ -47,11 +47,7 @@ pub enum StoreError {
 }
 
 fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
-    move |source| StoreError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| StoreError::Io { action, path: path.to_path_buf(), source }
 }
 
 /// The folder name of one server entry.
@@ -114,8 +110,7 @@ fn bearer() -> String {
 impl Tokens {
     /// True when the access token expires within `margin` (or has no known expiry: false).
     pub fn expires_within(&self, margin: Duration) -> bool {
-        self.expires_at
-            .is_some_and(|at| at <= unix_now().saturating_add(margin.as_secs()))
+        self.expires_at.is_some_and(|at| at <= unix_now().saturating_add(margin.as_secs()))
     }
 }
 
@@ -268,10 +263,8 @@ impl ServerDir {
 
     fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StoreError> {
         create_private_dir(&self.dir)?;
-        let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Format {
-            path: self.dir.join(name),
-            source,
-        })?;
+        let mut bytes = serde_json::to_vec_pretty(value)
+            .map_err(|source| StoreError::Format { path: self.dir.join(name), source })?;
         bytes.push(b'\n');
         write_atomic(&self.dir.join(name), &bytes)
     }
@@ -283,10 +276,7 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> 
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_error("read", path)(e)),
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|source| StoreError::Format {
-        path: path.to_path_buf(),
-        source,
-    })
+    serde_json::from_slice(&bytes).map(Some).map_err(|source| StoreError::Format { path: path.to_path_buf(), source })
 }
 
 /// Creates `dir` (and parents) and makes it private to the user, even if it existed.
@@ -377,11 +367,8 @@ mod tests {
     #[test]
     fn keys_follow_the_reference_rule_and_tell_resources_apart() {
         // sha256("https://example.com/mcp") starts with these 16 hex characters.
-        let expected: String = Sha256::digest(b"https://example.com/mcp")
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let expected: String =
+            Sha256::digest(b"https://example.com/mcp").iter().take(8).map(|b| format!("{b:02x}")).collect();
         let key = ServerKey::new("https://example.com/mcp", None);
         assert_eq!(key.as_str(), expected);
         assert_eq!(key.as_str().len(), 16);
@@ -405,7 +392,11 @@ mod tests {
             assert_eq!(mode(server.path()), 0o700);
             assert_eq!(mode(&server.path().join(TOKENS_FILE)), 0o600);
         }
-        let leftovers: Vec<_> = fs::read_dir(server.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+        let leftovers: Vec<_> = fs::read_dir(server.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
         assert!(leftovers.is_empty());
         server.reset().unwrap();
         assert!(!server.path().exists());

@@ -7,7 +7,8 @@ Serves on 127.0.0.1:PORT until killed:
   /.well-known/oauth-protected-resource/mcp  RFC 9728 protected resource metadata
   /.well-known/oauth-authorization-server    RFC 8414 authorization server metadata
   /register /authorize /token                RFC 7591 registration, auto-approving authorize, token
-Tools: echo(message), whoami() (the client_id of the bearer token).
+Tools: echo(message), whoami() (the client_id of the bearer token), expire_token() (ends the
+caller's access token now, as if its lifetime had run out, so tests need not wait for expiry).
 
 Everything OAuth is the SDK's own handlers (PKCE S256, redirect_uri and client binding, client
 authentication); the in-memory provider below adds: auto-approval, single-use codes, access tokens
@@ -213,6 +214,15 @@ def main() -> None:
         """The client_id the bearer token was issued to."""
         token = get_access_token()
         return token.client_id if token else ""
+
+    @server.tool()
+    def expire_token() -> str:
+        """Ends the caller's access token now; the next request with it gets 401."""
+        token = get_access_token()
+        if token is None:
+            return "no token"
+        provider.access_deadline[token.token] = 0.0
+        return "expired"
 
     app = Log401(server.streamable_http_app(), provider, log)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info")

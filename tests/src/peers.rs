@@ -105,6 +105,16 @@ impl PeerServer {
         Self::spawn(command, port, "Uvicorn running on").await
     }
 
+    /// The Python SDK's OAuth-protected server (`tests/peers/python_oauth_server.py`): its own
+    /// authorization server with registration, PKCE and refresh-token rotation. Events (never
+    /// token values) are appended to `log` as JSON lines.
+    pub async fn python_oauth(log: &std::path::Path) -> Self {
+        let port = free_port();
+        let mut command = Command::new(python());
+        command.arg(peers_dir().join("python_oauth_server.py")).arg(port.to_string()).arg("--log").arg(log);
+        Self::spawn(command, port, "Uvicorn running on").await
+    }
+
     /// Kills the server process and waits for it to be gone.
     pub async fn kill(mut self) {
         let _ = self.child.start_kill();

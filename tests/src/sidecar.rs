@@ -80,12 +80,32 @@ pub struct Launch {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub handler: Handler,
+    /// A config dir shared with other sidecars (kept on drop); default: a fresh one of its own.
+    pub config_dir: Option<PathBuf>,
 }
 
 impl Launch {
     /// `mcp-remote <url> --allow-http` with the default handler.
     pub fn new(url: &str) -> Self {
-        Self { args: vec![url.to_string(), "--allow-http".to_string()], env: Vec::new(), handler: default_handler() }
+        Self {
+            args: vec![url.to_string(), "--allow-http".to_string()],
+            env: Vec::new(),
+            handler: default_handler(),
+            config_dir: None,
+        }
+    }
+
+    /// Uses `dir` as the config dir (not removed on drop), as sidecars of one user share it.
+    pub fn config_dir(mut self, dir: &Path) -> Self {
+        self.config_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Sign-in through `tests/peers/browser.sh`, which follows the redirects and notes each
+    /// invocation in `log`.
+    pub fn browser(self, log: &Path) -> Self {
+        let script = crate::peers::peers_dir().join("browser.sh");
+        self.env("BROWSER", &script.to_string_lossy()).env("BROWSER_LOG", &log.to_string_lossy())
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -112,10 +132,11 @@ pub struct Sidecar {
     stdout_closed: Option<oneshot::Receiver<()>>,
     next_id: std::sync::atomic::AtomicI64,
     config_dir: PathBuf,
+    owns_config_dir: bool,
 }
 
-/// A unique, empty directory under the system temp dir, removed by the sidecar on drop.
-fn fresh_config_dir() -> PathBuf {
+/// A unique, empty directory under the system temp dir.
+pub fn fresh_config_dir() -> PathBuf {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("mcp-remote-test-{}-{n}", std::process::id()));
@@ -131,7 +152,8 @@ impl Sidecar {
     }
 
     pub fn spawn_with(launch: Launch) -> Self {
-        let config_dir = fresh_config_dir();
+        let owns_config_dir = launch.config_dir.is_none();
+        let config_dir = launch.config_dir.clone().unwrap_or_else(fresh_config_dir);
         let mut command = Command::new(binary_path());
         command
             .args(&launch.args)
@@ -199,6 +221,7 @@ impl Sidecar {
             stdout_closed: Some(stdout_closed),
             next_id: std::sync::atomic::AtomicI64::new(1),
             config_dir,
+            owns_config_dir,
         }
     }
 
@@ -356,7 +379,9 @@ impl Drop for Sidecar {
         if std::thread::panicking() {
             eprintln!("{}", self.stderr_tail());
         }
-        let _ = std::fs::remove_dir_all(&self.config_dir);
+        if self.owns_config_dir {
+            let _ = std::fs::remove_dir_all(&self.config_dir);
+        }
     }
 }
 

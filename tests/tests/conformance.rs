@@ -1,6 +1,6 @@
 //! The official MCP conformance suite (`@modelcontextprotocol/conformance`, on Node 22): its
-//! non-auth client scenarios, run through our driver, which plays Claude Desktop and spawns the
-//! real mcp-remote binary. One scenario at a time: parallel runs time out on 2 cores.
+//! client scenarios, transport and auth, run through our driver, which plays Claude Desktop and
+//! spawns the real mcp-remote binary. One scenario at a time: parallel runs time out on 2 cores.
 
 use mcp_remote_tests::peers::{node22, peers_dir};
 use serde_json::Value;
@@ -13,7 +13,11 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 fn run_scenario(scenario: &str) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let suite = peers_dir().join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
-    let out_dir = std::env::temp_dir().join(format!("mcp-remote-conformance-{}-{scenario}", std::process::id()));
+    let out_dir = std::env::temp_dir().join(format!(
+        "mcp-remote-conformance-{}-{}",
+        std::process::id(),
+        scenario.replace('/', "-")
+    ));
     let _ = std::fs::remove_dir_all(&out_dir);
     let driver = env!("CARGO_BIN_EXE_conformance-driver");
     let output = Command::new(node22())
@@ -68,4 +72,84 @@ fn conformance_elicitation_defaults() {
 #[test]
 fn conformance_sse_retry() {
     run_scenario("sse-retry");
+}
+
+#[test]
+fn conformance_auth_metadata_default() {
+    run_scenario("auth/metadata-default");
+}
+
+#[test]
+fn conformance_auth_metadata_var1() {
+    run_scenario("auth/metadata-var1");
+}
+
+#[test]
+fn conformance_auth_metadata_var2() {
+    run_scenario("auth/metadata-var2");
+}
+
+#[test]
+fn conformance_auth_metadata_var3() {
+    run_scenario("auth/metadata-var3");
+}
+
+#[test]
+fn conformance_auth_basic_cimd() {
+    run_scenario("auth/basic-cimd");
+}
+
+#[test]
+fn conformance_auth_pre_registration() {
+    run_scenario("auth/pre-registration");
+}
+
+#[test]
+fn conformance_auth_scope_from_www_authenticate() {
+    run_scenario("auth/scope-from-www-authenticate");
+}
+
+#[test]
+fn conformance_auth_scope_from_scopes_supported() {
+    run_scenario("auth/scope-from-scopes-supported");
+}
+
+#[test]
+fn conformance_auth_scope_omitted_when_undefined() {
+    run_scenario("auth/scope-omitted-when-undefined");
+}
+
+#[test]
+fn conformance_auth_scope_step_up() {
+    run_scenario("auth/scope-step-up");
+}
+
+#[test]
+fn conformance_auth_scope_retry_limit() {
+    run_scenario("auth/scope-retry-limit");
+}
+
+#[test]
+fn conformance_auth_token_endpoint_auth_basic() {
+    run_scenario("auth/token-endpoint-auth-basic");
+}
+
+#[test]
+fn conformance_auth_token_endpoint_auth_post() {
+    run_scenario("auth/token-endpoint-auth-post");
+}
+
+#[test]
+fn conformance_auth_token_endpoint_auth_none() {
+    run_scenario("auth/token-endpoint-auth-none");
+}
+
+#[test]
+fn conformance_auth_2025_03_26_oauth_metadata_backcompat() {
+    run_scenario("auth/2025-03-26-oauth-metadata-backcompat");
+}
+
+#[test]
+fn conformance_auth_2025_03_26_oauth_endpoint_fallback() {
+    run_scenario("auth/2025-03-26-oauth-endpoint-fallback");
 }

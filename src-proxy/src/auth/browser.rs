@@ -35,12 +35,8 @@ pub fn open(url: &Url, browser: Option<&Path>) -> io::Result<()> {
     }
     eprintln!("mcp-remote: to sign in, open this URL in your browser:\n  {url}");
     let (program, args) = opener_command(url, browser);
-    let mut child = Command::new(&program)
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let mut child =
+        Command::new(&program).args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
     // Reap the opener so it never lingers as a zombie.
     std::thread::spawn(move || {
         let _ = child.wait();

@@ -82,20 +82,14 @@ async fn serve_one(mut stream: TcpStream, expected_state: &str) -> Option<Callba
     }
     if let Some(error) = params.get("error") {
         respond(&mut stream, "200 OK", "Sign-in was not completed. You can close this tab and try again.").await;
-        return Some(Callback::Denied {
-            error: error.clone(),
-            description: params.get("error_description").cloned(),
-        });
+        return Some(Callback::Denied { error: error.clone(), description: params.get("error_description").cloned() });
     }
     let Some(code) = params.get("code") else {
         respond(&mut stream, "400 Bad Request", "The sign-in response carries no authorization code.").await;
         return None;
     };
     respond(&mut stream, "200 OK", "Signed in. You can close this tab and return to your MCP client.").await;
-    Some(Callback::Code {
-        code: code.clone(),
-        iss: params.get("iss").cloned(),
-    })
+    Some(Callback::Code { code: code.clone(), iss: params.get("iss").cloned() })
 }
 
 async fn read_head(stream: &mut TcpStream) -> Option<String> {
@@ -138,10 +132,7 @@ mod tests {
     async fn get(uri: &str, path: &str) -> String {
         let addr = uri.trim_start_matches("http://").split('/').next().unwrap().to_string();
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream
-            .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
         let mut out = String::new();
         stream.read_to_string(&mut out).await.unwrap();
         out
@@ -159,10 +150,7 @@ mod tests {
         assert!(ok.starts_with("HTTP/1.1 200") && ok.contains("Signed in"));
         assert_eq!(
             waiting.await.unwrap().unwrap(),
-            Callback::Code {
-                code: "c/1".into(),
-                iss: Some("https://as.example".into())
-            }
+            Callback::Code { code: "c/1".into(), iss: Some("https://as.example".into()) }
         );
     }
 
@@ -175,10 +163,7 @@ mod tests {
         get(&uri, "/callback?error=access_denied&error_description=no&state=s").await;
         assert_eq!(
             waiting.await.unwrap().unwrap(),
-            Callback::Denied {
-                error: "access_denied".into(),
-                description: Some("no".into())
-            }
+            Callback::Denied { error: "access_denied".into(), description: Some("no".into()) }
         );
     }
 

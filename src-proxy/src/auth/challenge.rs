@@ -113,7 +113,9 @@ mod tests {
 
     #[test]
     fn other_schemes_tokens_and_escapes() {
-        let c = Challenge::parse(Some(r#"Basic realm="x, y", Bearer realm="api",error=insufficient_scope, scope="a \"b\"""#));
+        let c = Challenge::parse(Some(
+            r#"Basic realm="x, y", Bearer realm="api",error=insufficient_scope, scope="a \"b\"""#,
+        ));
         assert!(c.is_insufficient_scope());
         assert_eq!(c.scope.as_deref(), Some(r#"a "b""#));
         assert_eq!(Challenge::parse(Some("Basic realm=\"only\"")), Challenge::default());

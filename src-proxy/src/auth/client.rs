@@ -105,10 +105,7 @@ pub async fn register(
         .await
         .map_err(|e| AuthError::Network(e.without_url().to_string()))?;
     let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| AuthError::Network(e.without_url().to_string()))?;
+    let body = response.bytes().await.map_err(|e| AuthError::Network(e.without_url().to_string()))?;
     if !status.is_success() {
         return Err(AuthError::Registration(format!(
             "dynamic client registration failed with HTTP {status}: {}",
@@ -162,7 +159,10 @@ mod tests {
     fn registration_prefers_a_public_client() {
         assert_eq!(registration_auth_method(&server(None)), "none");
         assert_eq!(registration_auth_method(&server(Some(&["client_secret_post", "none"]))), "none");
-        assert_eq!(registration_auth_method(&server(Some(&["client_secret_post", "client_secret_basic"]))), "client_secret_basic");
+        assert_eq!(
+            registration_auth_method(&server(Some(&["client_secret_post", "client_secret_basic"]))),
+            "client_secret_basic"
+        );
         assert_eq!(registration_auth_method(&server(Some(&["client_secret_post"]))), "client_secret_post");
     }
 

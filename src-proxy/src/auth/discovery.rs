@@ -86,11 +86,10 @@ pub async fn discover(
             resource.resource
         )));
     }
-    let issuer = resource
-        .authorization_servers
-        .first()
-        .cloned()
-        .ok_or_else(|| AuthError::Discovery("the protected resource metadata names no authorization server".into()))?;
+    let issuer =
+        resource.authorization_servers.first().cloned().ok_or_else(|| {
+            AuthError::Discovery("the protected resource metadata names no authorization server".into())
+        })?;
     let issuer_url = Url::parse(&issuer)
         .map_err(|e| AuthError::Discovery(format!("authorization server {issuer:?} is not a URL: {e}")))?;
     let mut found = None;
@@ -100,9 +99,8 @@ pub async fn discover(
             break;
         }
     }
-    let server = found.ok_or_else(|| {
-        AuthError::Discovery(format!("no authorization server metadata found for issuer {issuer}"))
-    })?;
+    let server = found
+        .ok_or_else(|| AuthError::Discovery(format!("no authorization server metadata found for issuer {issuer}")))?;
     if server.issuer.as_deref() != Some(issuer.as_str()) {
         return Err(AuthError::Discovery(format!(
             "the authorization server metadata names issuer {:?}, expected {issuer:?}; refusing to use it",
@@ -111,12 +109,7 @@ pub async fn discover(
     }
     require_pkce(&server)?;
     require_secure(&server, allow_http)?;
-    Ok(Discovery {
-        resource: Some(resource),
-        issuer,
-        server,
-        default_endpoints: false,
-    })
+    Ok(Discovery { resource: Some(resource), issuer, server, default_endpoints: false })
 }
 
 /// RFC 9728 discovery: the challenge's URL when given, else path-inserted, else root.
@@ -164,12 +157,7 @@ async fn legacy(http: &reqwest::Client, server_url: &Url, allow_http: bool) -> R
         ),
     };
     require_secure(&server, allow_http)?;
-    Ok(Discovery {
-        resource: None,
-        issuer: server.issuer.clone().unwrap_or(base),
-        server,
-        default_endpoints,
-    })
+    Ok(Discovery { resource: None, issuer: server.issuer.clone().unwrap_or(base), server, default_endpoints })
 }
 
 fn origin(url: &Url) -> String {
@@ -219,17 +207,12 @@ fn resource_matches(resource: &str, server_url: &Url) -> bool {
     }
     let resource_path = resource.path().trim_end_matches('/');
     let server_path = server_url.path().trim_end_matches('/');
-    server_path == resource_path
-        || server_path
-            .strip_prefix(resource_path)
-            .is_some_and(|rest| rest.starts_with('/'))
+    server_path == resource_path || server_path.strip_prefix(resource_path).is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn require_pkce(metadata: &ServerMetadata) -> Result<(), AuthError> {
-    let supported = metadata
-        .code_challenge_methods_supported
-        .as_ref()
-        .is_some_and(|methods| methods.iter().any(|m| m == "S256"));
+    let supported =
+        metadata.code_challenge_methods_supported.as_ref().is_some_and(|methods| methods.iter().any(|m| m == "S256"));
     if supported {
         Ok(())
     } else {
@@ -276,10 +259,7 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url:
     if status != StatusCode::OK {
         return Err(AuthError::Discovery(format!("metadata at {url} answered HTTP {status}")));
     }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| AuthError::Network(e.without_url().to_string()))?;
+    let body = response.bytes().await.map_err(|e| AuthError::Network(e.without_url().to_string()))?;
     match serde_json::from_slice(&body) {
         Ok(parsed) => Ok(Some(parsed)),
         Err(e) => {
@@ -363,10 +343,7 @@ mod tests {
             .unwrap(),
             default_endpoints: false,
         };
-        let challenged = Challenge {
-            scope: Some("x".into()),
-            ..Challenge::default()
-        };
+        let challenged = Challenge { scope: Some("x".into()), ..Challenge::default() };
         assert_eq!(discovery.scopes_for(&challenged).as_deref(), Some("x"));
         assert_eq!(discovery.scopes_for(&Challenge::default()).as_deref(), Some("a b"));
         discovery.resource = None;

@@ -117,14 +117,7 @@ impl Auth {
                 None
             }
         };
-        Ok(Self {
-            settings,
-            dir,
-            http,
-            token_http,
-            tokens: RwLock::new(tokens),
-            flight: tokio::sync::Mutex::new(()),
-        })
+        Ok(Self { settings, dir, http, token_http, tokens: RwLock::new(tokens), flight: tokio::sync::Mutex::new(()) })
     }
 
     /// The `Authorization` value for the next request, if signed in.
@@ -185,13 +178,7 @@ impl Auth {
         if self.bearer().as_ref() != used {
             return Ok(());
         }
-        let granted = self
-            .tokens
-            .read()
-            .expect("poisoned")
-            .as_ref()
-            .and_then(|t| t.scope.clone())
-            .unwrap_or_default();
+        let granted = self.tokens.read().expect("poisoned").as_ref().and_then(|t| t.scope.clone()).unwrap_or_default();
         let wanted = challenge.scope.clone().unwrap_or_default();
         let mut union: Vec<&str> = granted.split_whitespace().collect();
         let before = union.len();
@@ -230,7 +217,8 @@ impl Auth {
 
     /// Discovery, stored or fresh: refresh needs the token endpoint without a new challenge.
     async fn discovery(&self, challenge: &Challenge) -> Result<Discovery, AuthError> {
-        let found = discovery::discover(&self.http, &self.settings.server_url, challenge, self.settings.allow_http).await?;
+        let found =
+            discovery::discover(&self.http, &self.settings.server_url, challenge, self.settings.allow_http).await?;
         let metadata = Metadata {
             resource_metadata: found.resource.as_ref().and_then(|r| serde_json::to_value(r).ok()),
             authorization_server: serde_json::to_value(&found.server).ok(),
@@ -255,11 +243,26 @@ impl Auth {
         discovery: &Discovery,
         client: &store::Client,
         redirect_uri: Option<&str>,
-    ) -> Result<BasicClient<oauth2::EndpointSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointSet>, AuthError> {
-        let invalid = |what: &str, e: oauth2::url::ParseError| AuthError::Discovery(format!("{what} is not a URL: {e}"));
+    ) -> Result<
+        BasicClient<
+            oauth2::EndpointSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointSet,
+        >,
+        AuthError,
+    > {
+        let invalid =
+            |what: &str, e: oauth2::url::ParseError| AuthError::Discovery(format!("{what} is not a URL: {e}"));
         let mut oauth = BasicClient::new(ClientId::new(client.client_id.clone()))
-            .set_auth_uri(AuthUrl::new(discovery.server.authorization_endpoint.clone()).map_err(|e| invalid("authorization_endpoint", e))?)
-            .set_token_uri(TokenUrl::new(discovery.server.token_endpoint.clone()).map_err(|e| invalid("token_endpoint", e))?);
+            .set_auth_uri(
+                AuthUrl::new(discovery.server.authorization_endpoint.clone())
+                    .map_err(|e| invalid("authorization_endpoint", e))?,
+            )
+            .set_token_uri(
+                TokenUrl::new(discovery.server.token_endpoint.clone()).map_err(|e| invalid("token_endpoint", e))?,
+            );
         match client::token_auth(client, &discovery.server) {
             TokenAuth::Basic => oauth = oauth.set_auth_type(AuthType::BasicAuth),
             TokenAuth::Post | TokenAuth::None => oauth = oauth.set_auth_type(AuthType::RequestBody),
@@ -287,12 +290,12 @@ impl Auth {
             .ok_or_else(|| AuthError::Token("no client is registered for this authorization server".into()))?;
         let oauth = self.oauth_client(&discovery, &client, None)?;
         let resource = stored.resource.clone().unwrap_or_else(|| self.resource(&discovery));
-        let response = oauth
-            .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
-            .add_extra_param("resource", resource.clone())
-            .request_async(&self.token_http)
-            .await
-            .map_err(token_error)?;
+        let spent = RefreshToken::new(refresh_token.clone());
+        let mut request = oauth.exchange_refresh_token(&spent).add_extra_param("resource", resource.clone());
+        if client::token_auth(&client, &discovery.server) == TokenAuth::Basic {
+            request = request.add_extra_param("client_id", client.client_id.clone());
+        }
+        let response = request.request_async(&self.token_http).await.map_err(token_error)?;
         let mut fresh = tokens_from(&response, stored.scope.clone(), &discovery.issuer, &resource);
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = Some(refresh_token);
@@ -349,13 +352,15 @@ impl Auth {
                 }))
             }
         };
-        let response = oauth
+        let mut request = oauth
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(verifier)
-            .add_extra_param("resource", resource.clone())
-            .request_async(&self.token_http)
-            .await
-            .map_err(token_error)?;
+            .add_extra_param("resource", resource.clone());
+        if client::token_auth(&client, &discovery.server) == TokenAuth::Basic {
+            // Basic authenticates the client; some servers still want its id in the form too.
+            request = request.add_extra_param("client_id", client.client_id.clone());
+        }
+        let response = request.request_async(&self.token_http).await.map_err(token_error)?;
         info!("signed in");
         Ok(tokens_from(&response, scope, &discovery.issuer, &resource))
     }
@@ -365,9 +370,9 @@ impl Auth {
     fn check_issuer(&self, discovery: &Discovery, iss: Option<&str>) -> Result<(), AuthError> {
         let expected = discovery.server.issuer.as_deref().unwrap_or(&discovery.issuer);
         match iss {
-            Some(iss) if iss != expected => Err(AuthError::Rejected(format!(
-                "the response came from issuer {iss:?}, not {expected:?}"
-            ))),
+            Some(iss) if iss != expected => {
+                Err(AuthError::Rejected(format!("the response came from issuer {iss:?}, not {expected:?}")))
+            }
             None if discovery.server.authorization_response_iss_parameter_supported => {
                 Err(AuthError::Rejected("the response lacks the iss parameter the server promised".into()))
             }
@@ -401,13 +406,9 @@ impl Auth {
             }
         }
         let listener = self.bind(host, self.settings.callback_port).await?;
-        let client = client::register(
-            &self.http,
-            discovery,
-            listener.redirect_uri(),
-            self.settings.client_metadata.as_ref(),
-        )
-        .await?;
+        let client =
+            client::register(&self.http, discovery, listener.redirect_uri(), self.settings.client_metadata.as_ref())
+                .await?;
         clients.set(&discovery.issuer, &client);
         self.dir.save_clients(&clients)?;
         info!("registered a client with the authorization server");
@@ -438,9 +439,7 @@ impl Auth {
 /// Stored form of a token response; `requested` is the scope asked for, used when the server
 /// does not say what it granted.
 fn tokens_from<R: TokenResponse>(response: &R, requested: Option<String>, issuer: &str, resource: &str) -> Tokens {
-    let granted = response.scopes().map(|scopes| {
-        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
-    });
+    let granted = response.scopes().map(|scopes| scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
     Tokens {
         version: store::FORMAT_VERSION,
         access_token: response.access_token().secret().clone(),

@@ -306,9 +306,10 @@ impl Inner {
     }
 
     /// Keeps the standalone GET stream open until `token` is cancelled: reconnects after the
-    /// server's `retry:` when a stream ends, with exponential backoff while it fails. Stops for
-    /// good on a 4xx such as 405 or 409 (no stream offered, or one already open), and on an
-    /// expired session or a 401, which the next POST handles. Signals `first_answer` once.
+    /// server's `retry:` when a stream ends, with exponential backoff while it fails (a 401
+    /// included: the next POST refreshes the token). Stops for good on other 4xx such as 405 or
+    /// 409 (no stream offered, or one already open), and on an expired session, which the next
+    /// POST re-creates. Signals `first_answer` once.
     async fn run_server_stream(self: Arc<Self>, token: CancellationToken, first_answer: oneshot::Sender<()>) {
         let mut first_answer = Some(first_answer);
         let mut parser = SseParser::new();
@@ -349,9 +350,14 @@ impl Inner {
                     debug!(%status, "the server offers no separate GET stream");
                     return;
                 }
-                Err(error @ (TransportError::SessionExpired { .. } | TransportError::Unauthorized { .. })) => {
+                Err(error @ TransportError::SessionExpired { .. }) => {
                     debug!(%error, "server stream closed");
                     return;
+                }
+                // A token that expired: a POST will refresh it; retry with backoff until then.
+                Err(error @ TransportError::Unauthorized { .. }) => {
+                    debug!(%error, "server stream refused; will retry after sign-in");
+                    failures += 1;
                 }
                 Err(TransportError::ShuttingDown) => return,
                 Err(error @ TransportError::InvalidResponse(_)) => {

@@ -4,8 +4,14 @@
 //! exactly as Claude Desktop would and, through it, runs initialize → tools/list → tools/call of
 //! every listed tool (arguments built from each input schema), answering server requests such as
 //! elicitation with the schema's defaults. Exits 0 when every step succeeded.
+//!
+//! For the auth scenarios it configures the sidecar as a user would: `BROWSER` is a script that
+//! follows the authorization redirects, a Client ID Metadata Document URL is offered, and the
+//! pre-registered client of `MCP_CONFORMANCE_CONTEXT` (when the scenario gives one) is passed as
+//! `--static-oauth-client-info`.
 
-use mcp_remote_tests::sidecar::{tool_text, Sidecar};
+use mcp_remote_tests::peers::peers_dir;
+use mcp_remote_tests::sidecar::{tool_text, Launch, Sidecar};
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -40,8 +46,33 @@ fn arguments_for(schema: &Value) -> Value {
     Value::Object(arguments)
 }
 
+/// The client id the `auth/basic-cimd` scenario expects, a metadata document URL.
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+fn launch(url: &str) -> Launch {
+    let browser = peers_dir().join("browser.sh");
+    let mut launch = Launch::new(url)
+        .arg("--auth-timeout")
+        .arg("20s")
+        .arg("--client-metadata-url")
+        .arg(CLIENT_METADATA_URL)
+        .env("BROWSER", &browser.to_string_lossy());
+    let context: Value = std::env::var("MCP_CONFORMANCE_CONTEXT")
+        .ok()
+        .and_then(|c| serde_json::from_str(&c).ok())
+        .unwrap_or(Value::Null);
+    if let Some(client_id) = context.get("client_id") {
+        let mut info = json!({ "client_id": client_id });
+        if let Some(secret) = context.get("client_secret") {
+            info["client_secret"] = secret.clone();
+        }
+        launch = launch.arg("--static-oauth-client-info").arg(info.to_string());
+    }
+    launch
+}
+
 async fn drive(url: &str) -> Result<(), String> {
-    let mut sidecar = Sidecar::spawn(url);
+    let mut sidecar = Sidecar::spawn_with(launch(url));
     sidecar.initialize().await;
     let listed = sidecar.request("tools/list", json!({})).await;
     let tools = listed

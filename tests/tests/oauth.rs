@@ -1,0 +1,141 @@
+//! OAuth end to end against a real authorization server: the Python SDK's auth server classes
+//! (registration, PKCE, refresh-token rotation) protecting a Python SDK MCP server. The browser is
+//! `tests/peers/browser.sh`, which follows the redirects and counts its invocations.
+
+use mcp_remote::store::{ServerKey, Store};
+use mcp_remote_tests::peers::PeerServer;
+use mcp_remote_tests::sidecar::{fresh_config_dir, Launch, Sidecar};
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn events(log: &Path, kind: &str) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == kind)
+        .count()
+}
+
+fn browser_opened(log: &Path) -> usize {
+    std::fs::read_to_string(log).unwrap_or_default().lines().count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signs_in_once_refreshes_with_rotation_and_keeps_serving() {
+    let scratch = fresh_config_dir();
+    let (events_log, browser_log, config) =
+        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
+    let server = PeerServer::python_oauth(&events_log).await;
+    let mut sidecar =
+        Sidecar::spawn_with(Launch::new(&server.url).browser(&browser_log).config_dir(&config).arg("--debug"));
+    sidecar.initialize().await;
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "signed in" })).await, "signed in");
+    assert_eq!(browser_opened(&browser_log), 1);
+
+    let dir = Store::new(&config).server(&ServerKey::new(&server.url, None));
+    let first = dir.tokens().unwrap().expect("tokens.json after sign-in");
+    assert!(first.refresh_token.is_some() && first.expires_at.is_some());
+    assert_eq!(first.resource.as_deref(), Some(server.url.as_str()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(dir.path()), 0o700);
+        for file in ["tokens.json", "client.json", "metadata.json"] {
+            assert_eq!(mode(&dir.path().join(file)), 0o600, "{file}");
+        }
+    }
+    let mut secrets = vec![first.access_token.clone(), first.refresh_token.clone().unwrap()];
+    let mut previous = first;
+    for round in 1..=2 {
+        assert_eq!(sidecar.call_tool("expire_token", json!({})).await, "expired");
+        let message = format!("after refresh {round}");
+        assert_eq!(sidecar.call_tool("echo", json!({ "message": message })).await, message);
+        let now = dir.tokens().unwrap().unwrap();
+        assert_ne!(now.access_token, previous.access_token, "round {round}: no new access token");
+        assert_ne!(now.refresh_token, previous.refresh_token, "round {round}: the refresh token was not rotated");
+        secrets.extend([now.access_token.clone(), now.refresh_token.clone().unwrap()]);
+        previous = now;
+    }
+    assert_eq!(events(&events_log, "refresh"), 2);
+    assert_eq!(events(&events_log, "refresh_rejected"), 0, "a rotated refresh token was spent twice");
+    assert_eq!(events(&events_log, "authorize"), 1);
+    assert_eq!(events(&events_log, "register"), 1);
+
+    // Claude Desktop's next start: the stored credentials are used, no browser opens.
+    let mut next = Sidecar::spawn_with(Launch::new(&server.url).browser(&browser_log).config_dir(&config));
+    next.initialize().await;
+    assert_eq!(next.call_tool("echo", json!({ "message": "no browser" })).await, "no browser");
+    assert_eq!(browser_opened(&browser_log), 1);
+    assert!(next.close().await.success());
+
+    assert!(sidecar.close().await.success());
+    let log = sidecar.stderr();
+    assert!(log.contains("DEBUG"), "--debug produced no debug lines");
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "a token reached the --debug log");
+    }
+    for word in ["code=", "code_verifier", "refresh_token"] {
+        assert!(!log.contains(word), "{word:?} appears in the --debug log");
+    }
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_sidecars_started_together_sign_in_once() {
+    let scratch = fresh_config_dir();
+    let (events_log, browser_log, config) =
+        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
+    let server = PeerServer::python_oauth(&events_log).await;
+    let sidecars: Vec<Sidecar> = (0..5)
+        .map(|_| Sidecar::spawn_with(Launch::new(&server.url).browser(&browser_log).config_dir(&config)))
+        .collect();
+    futures_util::future::join_all(sidecars.iter().map(Sidecar::initialize)).await;
+    let calls = sidecars
+        .iter()
+        .enumerate()
+        .map(|(i, s)| async move { s.call_tool("echo", json!({ "message": format!("sidecar {i}") })).await });
+    let answers = futures_util::future::join_all(calls).await;
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(answer, &format!("sidecar {i}"));
+    }
+    assert_eq!(browser_opened(&browser_log), 1, "the browser opened more than once");
+    assert_eq!(events(&events_log, "authorize"), 1);
+    assert_eq!(events(&events_log, "register"), 1);
+    for mut sidecar in sidecars {
+        assert!(sidecar.close().await.success());
+    }
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_killed_mid_write_never_leaves_an_unreadable_token_file() {
+    use tokio::io::AsyncBufReadExt;
+    let root = fresh_config_dir();
+    let url = "https://example.com/mcp";
+    let dir = Store::new(&root).server(&ServerKey::new(url, None));
+    for round in 0..40u64 {
+        let mut writer = tokio::process::Command::new(env!("CARGO_BIN_EXE_store-writer"))
+            .arg(&root)
+            .arg(url)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn store-writer");
+        let mut lines = tokio::io::BufReader::new(writer.stdout.take().unwrap()).lines();
+        // Let it get some writes in, then kill it wherever it is.
+        for _ in 0..(round % 7 + 1) * 10 {
+            lines.next_line().await.unwrap().expect("store-writer ended");
+        }
+        let status = std::process::Command::new("kill").args(["-KILL", &writer.id().unwrap().to_string()]).status();
+        assert!(status.unwrap().success());
+        let _ = writer.wait().await;
+        let tokens = dir.tokens().unwrap_or_else(|e| panic!("round {round}: unreadable after SIGKILL: {e}")).unwrap();
+        let n: u64 = tokens.refresh_token.unwrap().trim_start_matches("refresh-").parse().unwrap();
+        assert_eq!(tokens.expires_at, Some(n), "round {round}: fields from different writes");
+        assert!(tokens.access_token.starts_with(&format!("access-{n}-")));
+    }
+    let _ = std::fs::remove_dir_all(root);
+}
