@@ -37,7 +37,7 @@ async fn sign_in(fault: Fault) -> Outcome {
 }
 
 fn walk_has(dir: &std::path::Path, name: &str) -> bool {
-    std::fs::read_dir(dir).map_or(false, |entries| {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
         entries.flatten().any(|e| {
             let path = e.path();
             (path.is_dir() && walk_has(&path, name)) || path.file_name().is_some_and(|n| n == name)
