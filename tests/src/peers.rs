@@ -109,7 +109,11 @@ impl PeerServer {
     /// authorization server with registration, PKCE and refresh-token rotation. Events (never
     /// token values) are appended to `log` as JSON lines.
     pub async fn python_oauth(log: &std::path::Path) -> Self {
-        let port = free_port();
+        Self::python_oauth_on(free_port(), log).await
+    }
+
+    /// [`Self::python_oauth`] on a given port (to restart a server at the same URL).
+    pub async fn python_oauth_on(port: u16, log: &std::path::Path) -> Self {
         let mut command = Command::new(python());
         command.arg(peers_dir().join("python_oauth_server.py")).arg(port.to_string()).arg("--log").arg(log);
         Self::spawn(command, port, "Uvicorn running on").await

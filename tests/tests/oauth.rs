@@ -139,3 +139,59 @@ async fn a_writer_killed_mid_write_never_leaves_an_unreadable_token_file() {
     }
     let _ = std::fs::remove_dir_all(root);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_authorization_header_turns_oauth_off() {
+    let scratch = fresh_config_dir();
+    let (events_log, browser_log, config) =
+        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
+    let server = PeerServer::python_oauth(&events_log).await;
+    let mut sidecar = Sidecar::spawn_with(
+        Launch::new(&server.url)
+            .browser(&browser_log)
+            .config_dir(&config)
+            .arg("--header")
+            .arg("Authorization: Bearer not-a-valid-token"),
+    );
+    let answer = sidecar
+        .request(
+            "initialize",
+            json!({ "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } }),
+        )
+        .await;
+    assert_eq!(answer["error"]["code"], -32001, "{answer}");
+    assert_eq!(answer["error"]["data"]["httpStatus"], 401);
+    assert!(sidecar.close().await.success());
+    assert_eq!(browser_opened(&browser_log), 0, "a sign-in was started");
+    assert!(!config.exists(), "something was persisted");
+    assert_eq!(events(&events_log, "register"), 0);
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_forgot_everything_gets_a_fresh_sign_in() {
+    let scratch = fresh_config_dir();
+    let (events_log, browser_log, config) =
+        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
+    let server = PeerServer::python_oauth(&events_log).await;
+    let (port, url) = (server.port, server.url.clone());
+    let mut first = Sidecar::spawn_with(Launch::new(&url).browser(&browser_log).config_dir(&config));
+    first.initialize().await;
+    assert_eq!(first.call_tool("echo", json!({ "message": "one" })).await, "one");
+    assert!(first.close().await.success());
+    // The authorization server restarts and forgets tokens and registrations.
+    server.kill().await;
+    let restarted_log = scratch.join("events-2.jsonl");
+    let _server = PeerServer::python_oauth_on(port, &restarted_log).await;
+    let mut second = Sidecar::spawn_with(
+        Launch::new(&url).browser(&browser_log).config_dir(&config).arg("--auth-timeout").arg("5s"),
+    );
+    // The refresh is refused (unknown client): the registration is discarded and redone, once.
+    second.initialize().await;
+    assert_eq!(second.call_tool("echo", json!({ "message": "two" })).await, "two");
+    assert_eq!(browser_opened(&browser_log), 2);
+    assert_eq!(events(&restarted_log, "register"), 1, "no fresh registration");
+    assert_eq!(events(&restarted_log, "refresh"), 0);
+    assert!(second.close().await.success());
+    let _ = std::fs::remove_dir_all(scratch);
+}

@@ -162,6 +162,12 @@ impl Auth {
                     info!("access token refreshed");
                     return Ok(());
                 }
+                Err(AuthError::Token(why)) if why.contains("invalid_client") => {
+                    info!("the authorization server no longer knows our client; registering again");
+                    if let Ok(discovery) = self.discovery(challenge).await {
+                        self.forget_client(&discovery)?;
+                    }
+                }
                 Err(error) => info!(%error, "refresh failed; signing in again"),
             }
         }
@@ -312,13 +318,26 @@ impl Auth {
         match self.authorize(&discovery, scope.clone()).await {
             Err(AuthError::Token(why)) if why.contains("invalid_client") => {
                 info!("the stored client registration was refused; registering again");
-                let mut clients = self.dir.clients()?;
-                clients.remove(&discovery.issuer);
-                self.dir.save_clients(&clients)?;
+                self.forget_client(&discovery)?;
                 self.authorize(&discovery, scope).await
+            }
+            Err(error @ AuthError::Timeout(_)) => {
+                // A server that forgot our registration shows its error in the browser, where
+                // we cannot see it: the next sign-in registers afresh rather than fail the same way.
+                self.forget_client(&discovery)?;
+                Err(error)
             }
             other => other,
         }
+    }
+
+    fn forget_client(&self, discovery: &Discovery) -> Result<(), AuthError> {
+        let mut clients = self.dir.clients()?;
+        if clients.get(&discovery.issuer).is_some() {
+            clients.remove(&discovery.issuer);
+            self.dir.save_clients(&clients)?;
+        }
+        Ok(())
     }
 
     async fn authorize(&self, discovery: &Discovery, scope: Option<String>) -> Result<Tokens, AuthError> {
