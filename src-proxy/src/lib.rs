@@ -13,6 +13,7 @@ pub mod logging;
 pub mod proxy;
 pub mod router;
 mod signals;
+pub mod status;
 pub mod stdio;
 pub mod store;
 pub mod transport;

@@ -6,7 +6,7 @@
 //! not read past it until the server has it, and until the GET stream for server-initiated
 //! messages has been answered, so no request can overtake it.
 
-use crate::auth::{Auth, AuthError, AuthSettings, Challenge};
+use crate::auth::{Auth, AuthError, AuthSettings, Challenge, Opener};
 use crate::cli::Config;
 use crate::jsonrpc::{self, code, ClientMessage, Method};
 use crate::router::Router;
@@ -101,10 +101,10 @@ fn oauth_for(config: &Config, http: &reqwest::Client) -> Result<Option<Arc<Auth>
         callback_host: config.callback_host.clone(),
         callback_port: config.callback_port,
         timeout: config.auth_timeout,
-        browser: config.browser.clone(),
+        opener: Opener::System { browser: config.browser.clone() },
+        hand_off_to_tray: true,
     };
-    let auth =
-        Auth::new(settings, Store::new(&config.config_dir).server(&key), http.clone()).map_err(RunError::Auth)?;
+    let auth = Auth::new(settings, Store::new(&config.config_dir), &key, http.clone()).map_err(RunError::Auth)?;
     Ok(Some(Arc::new(auth)))
 }
 

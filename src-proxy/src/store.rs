@@ -5,7 +5,9 @@
 //! <root>/<key>/tokens.json     access + refresh token, absolute expiry, scope
 //! <root>/<key>/client.json     registered clients, keyed by the issuer that issued them
 //! <root>/<key>/metadata.json   discovered resource and authorization-server metadata
+//! <root>/<key>/signin.json     a sign-in waiting for the user (while the tray app runs)
 //! <root>/locks/<key>.lock      the per-server lock (outside the folder, so a reset can always delete it)
+//! <root>/tray.lock             held by the running tray app, so sidecars can tell it is there
 //! ```
 //! `<key>` is the first 16 hex characters of sha256 of the server URL as given on the command line
 //! (the reference design's rule, so existing folders keep working); with `--resource`, of
@@ -26,6 +28,8 @@ pub const FORMAT_VERSION: u32 = 1;
 const TOKENS_FILE: &str = "tokens.json";
 const CLIENT_FILE: &str = "client.json";
 const METADATA_FILE: &str = "metadata.json";
+const SIGN_IN_FILE: &str = "signin.json";
+const TRAY_LOCK: &str = "tray.lock";
 const LOCKS_DIR: &str = "locks";
 
 /// Why the store could not be read or written.
@@ -171,6 +175,29 @@ pub struct Metadata {
     pub extra: Map<String, Value>,
 }
 
+/// `signin.json`: a sidecar waiting for the user to finish signing in. The redirect goes to that
+/// sidecar's own listener, so its PKCE verifier never leaves the process that made it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PendingSignIn {
+    #[serde(default = "format_version")]
+    pub version: u32,
+    pub pid: u32,
+    /// The authorization URL to open.
+    pub url: String,
+    /// Seconds since the Unix epoch.
+    pub started: u64,
+    /// After this the sidecar has given up.
+    pub deadline: u64,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Held by the tray app for as long as it runs.
+#[derive(Debug)]
+pub struct TrayLock {
+    _file: File,
+}
+
 /// The credential store under one root directory.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -184,6 +211,27 @@ impl Store {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Claims the tray app's presence; `Ok(None)` when another tray app holds it.
+    pub fn hold_tray_lock(&self) -> Result<Option<TrayLock>, StoreError> {
+        let path = self.root.join(TRAY_LOCK);
+        create_private_dir(&self.root)?;
+        let file =
+            OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io_error("open", &path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(TrayLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(io_error("lock", &path)(e)),
+        }
+    }
+
+    /// True while a tray app runs for this root: sign-ins are then shown there, not in a new tab.
+    pub fn tray_running(&self) -> bool {
+        let Ok(file) = File::options().write(true).open(self.root.join(TRAY_LOCK)) else {
+            return false;
+        };
+        matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock))
     }
 
     pub fn server(&self, key: &ServerKey) -> ServerDir {
@@ -234,6 +282,20 @@ impl ServerDir {
 
     pub fn save_metadata(&self, metadata: &Metadata) -> Result<(), StoreError> {
         self.write_json(METADATA_FILE, metadata)
+    }
+
+    /// The sign-in a sidecar is waiting on, if any and not past its deadline.
+    pub fn pending_sign_in(&self) -> Option<PendingSignIn> {
+        let pending: PendingSignIn = read_json(&self.dir.join(SIGN_IN_FILE)).ok()??;
+        (pending.deadline > unix_now()).then_some(pending)
+    }
+
+    pub fn publish_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError> {
+        self.write_json(SIGN_IN_FILE, pending)
+    }
+
+    pub fn clear_sign_in(&self) {
+        let _ = fs::remove_file(self.dir.join(SIGN_IN_FILE));
     }
 
     /// Deletes the server's folder (its tokens, clients and metadata): a reset.
@@ -456,6 +518,41 @@ mod tests {
         drop(held);
         assert!(probe.try_lock().is_ok());
         server.reset().unwrap();
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn tray_presence_is_seen_through_its_lock() {
+        let root = temp_root("tray");
+        let store = Store::new(&root);
+        assert!(!store.tray_running());
+        let held = store.hold_tray_lock().unwrap().expect("first tray");
+        assert!(store.tray_running());
+        assert!(store.hold_tray_lock().unwrap().is_none(), "a second tray got the lock");
+        drop(held);
+        assert!(!store.tray_running());
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn pending_sign_ins_expire_and_clear() {
+        let root = temp_root("pending");
+        let server = Store::new(&root).server(&ServerKey::new("https://e.com/mcp", None));
+        let mut pending = PendingSignIn {
+            version: FORMAT_VERSION,
+            pid: 7,
+            url: "https://as/authorize?x=1".into(),
+            started: unix_now(),
+            deadline: unix_now() + 60,
+            extra: Map::new(),
+        };
+        server.publish_sign_in(&pending).unwrap();
+        assert_eq!(server.pending_sign_in(), Some(pending.clone()));
+        pending.deadline = unix_now() - 1;
+        server.publish_sign_in(&pending).unwrap();
+        assert_eq!(server.pending_sign_in(), None, "a sign-in past its deadline is not pending");
+        server.clear_sign_in();
+        assert!(!server.path().join(SIGN_IN_FILE).exists());
         fs::remove_dir_all(root).unwrap();
     }
 

@@ -195,3 +195,48 @@ async fn a_server_that_forgot_everything_gets_a_fresh_sign_in() {
     assert!(second.close().await.success());
     let _ = std::fs::remove_dir_all(scratch);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_tray_runs_a_sidecar_hands_its_sign_in_over() {
+    use mcp_remote::store::Store;
+    let scratch = fresh_config_dir();
+    let (events_log, browser_log, config) =
+        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
+    let server = PeerServer::python_oauth(&events_log).await;
+    // This test plays the tray app: it holds the tray lock and watches for the published sign-in.
+    let store = Store::new(&config);
+    let _tray = store.hold_tray_lock().unwrap().expect("tray lock");
+    let sidecar = Sidecar::spawn_with(Launch::new(&server.url).browser(&browser_log).config_dir(&config));
+    let init = sidecar.send_request(
+        json!(1),
+        "initialize",
+        json!({
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" }
+        }),
+    );
+    let dir = store.server(&ServerKey::new(&server.url, None));
+    let pending = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            if let Some(pending) = dir.pending_sign_in() {
+                return pending;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("no sign-in was published for the tray");
+    assert_eq!(pending.pid, sidecar.pid());
+    assert_eq!(browser_opened(&browser_log), 0, "the sidecar opened a browser although the tray runs");
+    // One click in the tray: the page opens, and the redirect reaches the waiting sidecar.
+    let status = tokio::process::Command::new(mcp_remote_tests::peers::peers_dir().join("browser.sh"))
+        .arg(&pending.url)
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let answer = sidecar.wait_response(init, "initialize").await;
+    assert!(answer.get("result").is_some(), "{answer}");
+    assert!(dir.pending_sign_in().is_none(), "signin.json was left behind");
+    assert!(dir.tokens().unwrap().is_some());
+    let _ = std::fs::remove_dir_all(scratch);
+}

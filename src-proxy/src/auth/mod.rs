@@ -14,7 +14,7 @@ mod discovery;
 
 pub use challenge::Challenge;
 
-use crate::store::{self, Metadata, ServerDir, Tokens};
+use crate::store::{self, Metadata, PendingSignIn, ServerDir, Store, Tokens};
 use callback::{Callback, CallbackListener};
 use client::TokenAuth;
 use discovery::Discovery;
@@ -27,7 +27,7 @@ use oauth2::{
 use reqwest::Url;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tracing::{debug, info, warn};
 
@@ -65,6 +65,25 @@ pub enum AuthError {
     Store(#[from] store::StoreError),
 }
 
+/// How the sign-in page is shown to the user.
+#[derive(Clone)]
+pub enum Opener {
+    /// `BROWSER` when set, else the platform's opener. While a tray app runs, a sidecar leaves
+    /// the page to it instead (see [`AuthSettings::hand_off_to_tray`]).
+    System { browser: Option<PathBuf> },
+    /// The embedding application shows the page itself (the tray app's webview).
+    Custom(Arc<dyn Fn(&Url) -> std::io::Result<()> + Send + Sync>),
+}
+
+impl std::fmt::Debug for Opener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::System { browser } => f.debug_struct("System").field("browser", browser).finish(),
+            Self::Custom(_) => f.write_str("Custom"),
+        }
+    }
+}
+
 /// Everything OAuth needs from the command line.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
@@ -77,12 +96,15 @@ pub struct AuthSettings {
     pub callback_host: String,
     pub callback_port: u16,
     pub timeout: Duration,
-    pub browser: Option<PathBuf>,
+    pub opener: Opener,
+    /// When the tray app runs, publish the sign-in for it to show instead of opening a browser.
+    pub hand_off_to_tray: bool,
 }
 
 /// The OAuth state of one server in this process.
 pub struct Auth {
     settings: AuthSettings,
+    store: Store,
     dir: ServerDir,
     /// For metadata and registration (same-origin redirects, like every request of ours).
     http: reqwest::Client,
@@ -101,8 +123,14 @@ fn bearer_of(tokens: &Tokens) -> Option<HeaderValue> {
 }
 
 impl Auth {
-    /// Loads any tokens stored for this server.
-    pub fn new(settings: AuthSettings, dir: ServerDir, http: reqwest::Client) -> Result<Self, AuthError> {
+    /// Loads any tokens stored for this server (`key`) in `store`.
+    pub fn new(
+        settings: AuthSettings,
+        store: Store,
+        key: &store::ServerKey,
+        http: reqwest::Client,
+    ) -> Result<Self, AuthError> {
+        let dir = store.server(key);
         let token_http = reqwest::Client::builder()
             .user_agent(concat!("mcp-remote/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
@@ -117,7 +145,15 @@ impl Auth {
                 None
             }
         };
-        Ok(Self { settings, dir, http, token_http, tokens: RwLock::new(tokens), flight: tokio::sync::Mutex::new(()) })
+        Ok(Self {
+            settings,
+            store,
+            dir,
+            http,
+            token_http,
+            tokens: RwLock::new(tokens),
+            flight: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// The `Authorization` value for the next request, if signed in.
@@ -172,6 +208,16 @@ impl Auth {
             }
         }
         let granted = self.sign_in(challenge, None).await?;
+        self.dir.save_tokens(&granted)?;
+        self.adopt(granted);
+        Ok(())
+    }
+
+    /// Signs in now, whatever is stored (the tray app's "Sign in").
+    pub async fn sign_in_now(&self) -> Result<(), AuthError> {
+        let _flight = self.flight.lock().await;
+        let _lock = self.lock().await?;
+        let granted = self.sign_in(&Challenge::default(), None).await?;
         self.dir.save_tokens(&granted)?;
         self.adopt(granted);
         Ok(())
@@ -354,9 +400,12 @@ impl Auth {
             request = request.add_scope(Scope::new(scope.clone()));
         }
         let (url, state) = request.url();
-        browser::open(&url, self.settings.browser.as_deref()).map_err(|e| AuthError::Browser(e.to_string()))?;
-        let callback = tokio::time::timeout(self.settings.timeout, listener.wait(state.secret()))
-            .await
+        let handed_off = self.show(&url)?;
+        let waited = tokio::time::timeout(self.settings.timeout, listener.wait(state.secret())).await;
+        if handed_off {
+            self.dir.clear_sign_in();
+        }
+        let callback = waited
             .map_err(|_| AuthError::Timeout(self.settings.timeout))?
             .map_err(|e| AuthError::Browser(format!("the callback listener failed: {e}")))?;
         let code = match callback {
@@ -382,6 +431,33 @@ impl Auth {
         let response = request.request_async(&self.token_http).await.map_err(token_error)?;
         info!("signed in");
         Ok(tokens_from(&response, scope, &discovery.issuer, &resource))
+    }
+
+    /// Shows the authorization page: through the tray app when it runs (returns true: the
+    /// sign-in was published there), else with the opener.
+    fn show(&self, url: &Url) -> Result<bool, AuthError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(AuthError::Browser(format!("refusing to open a {} URL for sign-in", url.scheme())));
+        }
+        if self.settings.hand_off_to_tray && self.store.tray_running() {
+            let now = store::unix_now();
+            self.dir.publish_sign_in(&PendingSignIn {
+                version: store::FORMAT_VERSION,
+                pid: std::process::id(),
+                url: url.to_string(),
+                started: now,
+                deadline: now + self.settings.timeout.as_secs(),
+                extra: Map::new(),
+            })?;
+            eprintln!("mcp-remote: sign-in needed; finish it from the mcp-remote tray app, or open:\n  {url}");
+            return Ok(true);
+        }
+        match &self.settings.opener {
+            Opener::System { browser } => browser::open(url, browser.as_deref()),
+            Opener::Custom(open) => open(url),
+        }
+        .map_err(|e| AuthError::Browser(e.to_string()))?;
+        Ok(false)
     }
 
     /// RFC 9207, as the MCP spec's table says: when the server promises `iss`, it must be there;
