@@ -65,6 +65,9 @@ pub enum AuthError {
     Store(#[from] store::StoreError),
 }
 
+/// Shows an authorization page (the tray app's webview).
+pub type OpenPage = Arc<dyn Fn(&Url) -> std::io::Result<()> + Send + Sync>;
+
 /// How the sign-in page is shown to the user.
 #[derive(Clone)]
 pub enum Opener {
@@ -72,7 +75,7 @@ pub enum Opener {
     /// the page to it instead (see [`AuthSettings::hand_off_to_tray`]).
     System { browser: Option<PathBuf> },
     /// The embedding application shows the page itself (the tray app's webview).
-    Custom(Arc<dyn Fn(&Url) -> std::io::Result<()> + Send + Sync>),
+    Custom(OpenPage),
 }
 
 impl std::fmt::Debug for Opener {
