@@ -128,6 +128,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The server's folder in the credential store.
+    pub fn server_key(&self) -> crate::store::ServerKey {
+        crate::store::ServerKey::new(&self.server_url_arg, self.resource.as_deref())
+    }
+
     /// True when the user supplied `Authorization` themselves: OAuth stays off.
     pub fn has_user_authorization(&self) -> bool {
         self.headers.contains_key(http::header::AUTHORIZATION)

@@ -11,7 +11,7 @@ use crate::cli::Config;
 use crate::jsonrpc::{self, code, ClientMessage, Method};
 use crate::router::Router;
 use crate::stdio;
-use crate::store::{ServerKey, Store};
+use crate::store::Store;
 use crate::transport::{self, StreamableHttp, TransportError};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -90,21 +90,9 @@ fn oauth_for(config: &Config, http: &reqwest::Client) -> Result<Option<Arc<Auth>
     if config.has_user_authorization() {
         return Ok(None);
     }
-    let key = ServerKey::new(&config.server_url_arg, config.resource.as_deref());
-    let settings = AuthSettings {
-        server_url: config.server_url.clone(),
-        allow_http: config.allow_http,
-        resource: config.resource.clone(),
-        static_client_info: config.static_client_info.clone(),
-        client_metadata: config.static_client_metadata.clone(),
-        client_metadata_url: config.client_metadata_url.as_ref().map(|u| u.as_str().to_string()),
-        callback_host: config.callback_host.clone(),
-        callback_port: config.callback_port,
-        timeout: config.auth_timeout,
-        opener: Opener::System { browser: config.browser.clone() },
-        hand_off_to_tray: true,
-    };
-    let auth = Auth::new(settings, Store::new(&config.config_dir), &key, http.clone()).map_err(RunError::Auth)?;
+    let settings = AuthSettings::from_config(config, Opener::System { browser: config.browser.clone() }, true);
+    let auth = Auth::new(settings, Store::new(&config.config_dir), &config.server_key(), http.clone())
+        .map_err(RunError::Auth)?;
     Ok(Some(Arc::new(auth)))
 }
 

@@ -12,6 +12,7 @@ mod challenge;
 mod client;
 mod discovery;
 
+pub use browser::open as open_in_browser;
 pub use challenge::Challenge;
 
 use crate::store::{self, Metadata, PendingSignIn, ServerDir, Store, Tokens};
@@ -102,6 +103,25 @@ pub struct AuthSettings {
     pub opener: Opener,
     /// When the tray app runs, publish the sign-in for it to show instead of opening a browser.
     pub hand_off_to_tray: bool,
+}
+
+impl AuthSettings {
+    /// The settings a parsed command line asks for, shown with `opener`.
+    pub fn from_config(config: &crate::cli::Config, opener: Opener, hand_off_to_tray: bool) -> Self {
+        Self {
+            server_url: config.server_url.clone(),
+            allow_http: config.allow_http,
+            resource: config.resource.clone(),
+            static_client_info: config.static_client_info.clone(),
+            client_metadata: config.static_client_metadata.clone(),
+            client_metadata_url: config.client_metadata_url.as_ref().map(|u| u.as_str().to_string()),
+            callback_host: config.callback_host.clone(),
+            callback_port: config.callback_port,
+            timeout: config.auth_timeout,
+            opener,
+            hand_off_to_tray,
+        }
+    }
 }
 
 /// The OAuth state of one server in this process.

@@ -1,0 +1,42 @@
+//! Follows the shared config dir, so the tray and the window show what sidecars did (a refresh,
+//! a sign-in, a sign-in waiting for the user) without a restart; plus a minute tick for the
+//! "expires in" clock.
+
+use notify::{RecursiveMode, Watcher};
+use std::path::Path;
+use std::time::Duration;
+use tauri::{AppHandle, Runtime};
+
+/// Keeps the watcher alive for as long as the app runs.
+pub struct ConfigWatch {
+    _watcher: notify::RecommendedWatcher,
+}
+
+pub fn start<R: Runtime>(app: &AppHandle<R>, config_dir: &Path) -> notify::Result<ConfigWatch> {
+    std::fs::create_dir_all(config_dir).map_err(notify::Error::io)?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            let _ = tx.send(());
+        }
+    })?;
+    watcher.watch(config_dir, RecursiveMode::Recursive)?;
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                event = rx.recv() => {
+                    if event.is_none() {
+                        return;
+                    }
+                    // One refresh for a burst of file events (a write is several).
+                    while rx.try_recv().is_ok() {}
+                }
+                _ = tick.tick() => {}
+            }
+            crate::actions::changed(&app);
+        }
+    });
+    Ok(ConfigWatch { _watcher: watcher })
+}
