@@ -2,7 +2,7 @@
 //! a sign-in, a sign-in waiting for the user) without a restart; plus a minute tick for the
 //! "expires in" clock.
 
-use notify::{RecursiveMode, Watcher};
+use notify::{EventKind, RecursiveMode, Watcher};
 use std::path::Path;
 use std::time::Duration;
 use tauri::{AppHandle, Runtime};
@@ -16,7 +16,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, config_dir: &Path) -> notify::Resul
     std::fs::create_dir_all(config_dir).map_err(notify::Error::io)?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
+        // Only changes count: reading the files to show them must not trigger another refresh.
+        let changed =
+            event.is_ok_and(|e| matches!(e.kind, EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)));
+        if changed {
             let _ = tx.send(());
         }
     })?;

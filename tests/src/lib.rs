@@ -8,3 +8,4 @@ pub mod fault_server;
 pub mod peers;
 pub mod rmcp_server;
 pub mod sidecar;
+pub mod webdriver;
