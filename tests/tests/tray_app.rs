@@ -132,7 +132,10 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
         .spawn()
         .expect("tauri-driver (cargo install tauri-driver; scripts/setup-peers does it)");
     port_open(driver_port).await;
-    let session = Session::start(driver_port, &target_dir().join("mcp-remote-tray")).await.expect("WebDriver session");
+    // MCP_REMOTE_TRAY_APP runs an installed build instead (e.g. /usr/bin/mcp-remote-tray from the .deb).
+    let app =
+        std::env::var_os("MCP_REMOTE_TRAY_APP").map_or_else(|| target_dir().join("mcp-remote-tray"), PathBuf::from);
+    let session = Session::start(driver_port, &app).await.expect("WebDriver session");
 
     // Add the server.
     session.wait_for("the window", "return document.getElementById('add-button') !== null", UI_WAIT).await.unwrap();
@@ -164,6 +167,24 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     assert!(sidecar.close().await.success());
     assert_eq!(browser_opened(&browser_log), 1, "the sidecar opened a browser");
 
+    // Install into Claude Desktop: the entry runs the sidecar bundled beside the app.
+    session.click(".server [data-action=install]").await.unwrap();
+    let claude_file = scratch.join("claude_desktop_config.json");
+    session
+        .wait_for(
+            "the install",
+            "return document.getElementById('message').textContent.includes('Restart Claude')",
+            UI_WAIT,
+        )
+        .await
+        .unwrap();
+    let claude: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&claude_file).unwrap()).unwrap();
+    let command = PathBuf::from(claude["mcpServers"]["Python OAuth"]["command"].as_str().unwrap());
+    assert_eq!(command, app.parent().unwrap().join("mcp-remote"), "the entry does not point at the bundled sidecar");
+    let version = std::process::Command::new(&command).arg("--version").output().unwrap();
+    assert!(version.status.success() && String::from_utf8_lossy(&version.stdout).starts_with("mcp-remote "));
+    assert_eq!(claude["mcpServers"]["Python OAuth"]["args"][0], server.url.as_str());
+
     // Reset: the folder is gone and the state says so.
     let folder = Store::new(&config).server(&ServerKey::new(&server.url, None)).path().to_path_buf();
     assert!(folder.exists());
@@ -181,7 +202,12 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     session.click(".server [data-action=sign-in]").await.unwrap();
     assert!(wait_state(&session, "signed in").await.starts_with("signed in"));
     assert_eq!(browser_opened(&browser_log), 1, "the in-app sign-in used the system browser");
-    assert_eq!(session.windows().await.unwrap().len(), 1, "the sign-in window did not close");
+    let closed = tokio::time::timeout(UI_WAIT, async {
+        while session.windows().await.unwrap().len() > 1 {
+            tokio::task::yield_now().await;
+        }
+    });
+    assert!(closed.await.is_ok(), "the sign-in window did not close");
     std::fs::write(artifacts.join("window-signed-in-webview.png"), session.screenshot().await.unwrap()).unwrap();
 
     // A sidecar that needs the user while the tray runs: it waits, the window says so, and one
