@@ -1,8 +1,9 @@
 //! A real MCP server built on `rmcp` (the official Rust SDK), served over Streamable HTTP on
 //! loopback: stateful with SSE, stateless, or stateless with JSON responses.
 //!
-//! Tools: `echo` (returns `message`), `slow` (sleeps `ms`), `notify` (sends `count` log
-//! notifications, which rmcp routes to the standalone GET stream), `ask` (sends the client a
+//! Tools: `echo` (returns `message`), `slow` (sleeps `ms`), `blob` (a text result of `bytes`
+//! bytes), `notify` (sends `count` log notifications, which rmcp routes to the standalone GET
+//! stream), `ask` (sends the client a
 //! `roots/list` or `sampling/createMessage` request and returns the answer). Every HTTP request is
 //! recorded (method and headers) so tests can check what the proxy sent.
 
@@ -30,6 +31,11 @@ pub struct EchoArgs {
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 pub struct SlowArgs {
     pub ms: u64,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct BlobArgs {
+    pub bytes: usize,
 }
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -79,6 +85,11 @@ impl TestServer {
             () = tokio::time::sleep(Duration::from_millis(args.ms)) => Ok(text(format!("slept {}ms", args.ms))),
             () = context.ct.cancelled() => Err(McpError::internal_error("cancelled", None)),
         }
+    }
+
+    #[tool(description = "Return a text result of `bytes` bytes")]
+    async fn blob(&self, Parameters(args): Parameters<BlobArgs>) -> Result<CallToolResult, McpError> {
+        Ok(text("x".repeat(args.bytes)))
     }
 
     #[tool(description = "Send `count` logging notifications")]
