@@ -37,5 +37,5 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         }
         Err(error) => tracing::warn!(%error, "cannot listen for termination signals"),
     }
-    proxy::run(&config, tokio::io::stdin(), tokio::io::stdout(), shutdown).await
+    proxy::run(&config, stdio::process_stdin(), stdio::process_stdout(), shutdown).await
 }

@@ -52,6 +52,39 @@ pub fn lines<R: AsyncRead>(input: R) -> impl Stream<Item = io::Result<Bytes>> {
     FramedRead::with_capacity(input, LineCodec::default(), 64 * 1024)
 }
 
+/// The process's stdin. When it is a pipe (as when Claude Desktop starts us) it is read through
+/// the event loop, with no thread hop per read; otherwise through tokio's blocking pool.
+pub fn process_stdin() -> Box<dyn AsyncRead + Send + Unpin> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let pipe = std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .and_then(tokio::net::unix::pipe::Receiver::from_owned_fd);
+        if let Ok(pipe) = pipe {
+            return Box::new(pipe);
+        }
+    }
+    Box::new(tokio::io::stdin())
+}
+
+/// The process's stdout, the same way as [`process_stdin`].
+pub fn process_stdout() -> Box<dyn AsyncWrite + Send + Unpin> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let pipe = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .and_then(tokio::net::unix::pipe::Sender::from_owned_fd);
+        if let Ok(pipe) = pipe {
+            return Box::new(pipe);
+        }
+    }
+    Box::new(tokio::io::stdout())
+}
+
 /// A handle for writing whole messages to stdout; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Outbox(mpsc::UnboundedSender<Bytes>);

@@ -233,6 +233,11 @@ pub async fn start_on(mode: Mode, listener: tokio::net::TcpListener) -> RunningS
     ));
     let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
     let stop = shutdown.clone();
+    // Without TCP_NODELAY, an SSE answer written in pieces (priming event, then the response)
+    // meets the client's delayed ACK and every call takes 40 ms, on any client.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        let _ = stream.set_nodelay(true);
+    });
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled_owned().await }).await;
     });

@@ -1,0 +1,577 @@
+//! The proxy's benchmark (not a test): one run on loopback against the in-process rmcp server,
+//! measuring a direct HTTP client (reqwest, keep-alive, the same headers) and the `mcp-remote`
+//! release binary driven over stdio as Claude Desktop drives it, interleaved (A B A B …) so
+//! machine drift cancels; with `--compare-npm`, the npm `mcp-remote` as a third column.
+//!
+//! Usage: `bench [--smoke] [--compare-npm] [--json PATH]`. Prints one table and writes JSON
+//! (default `target/bench/bench.json`). `--smoke` runs a few hundred calls and small payloads so CI
+//! keeps the program alive; it checks no targets.
+
+use bytes::Bytes;
+use mcp_remote::transport::sse::SseParser;
+use mcp_remote_tests::rmcp_server::{self, Mode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+const PROTOCOL: &str = "2025-11-25";
+
+struct Plan {
+    sequential: usize,
+    block: usize,
+    in_flight_calls: usize,
+    large: Vec<usize>,
+    large_repeats: usize,
+    burst: u32,
+    cold_starts: usize,
+}
+
+impl Plan {
+    fn full() -> Self {
+        Self { sequential: 2000, block: 100, in_flight_calls: 4000, large: vec![1 << 20, 10 << 20], large_repeats: 5, burst: 10_000, cold_starts: 21 }
+    }
+
+    fn smoke() -> Self {
+        Self { sequential: 200, block: 50, in_flight_calls: 256, large: vec![64 << 10], large_repeats: 2, burst: 200, cold_starts: 3 }
+    }
+}
+
+fn initialize_params() -> Value {
+    json!({ "protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": { "name": "bench", "version": "1" } })
+}
+
+fn echo_params(i: usize) -> Value {
+    json!({ "name": "echo", "arguments": { "message": format!("m{i}") } })
+}
+
+/// The response's `id` and whether it is a notification, without building a tree.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    method: Option<serde::de::IgnoredAny>,
+}
+
+// ---------------------------------------------------------------- direct client
+
+/// A Streamable HTTP client with no proxy: the floor the proxy is measured against.
+struct Direct {
+    http: reqwest::Client,
+    url: String,
+    session: Option<String>,
+    next: AtomicU64,
+}
+
+impl Direct {
+    async fn connect(url: &str) -> Self {
+        let mut direct =
+            Self { http: reqwest::Client::builder().tcp_nodelay(true).build().unwrap(), url: url.into(), session: None, next: AtomicU64::new(1) };
+        direct.initialize().await;
+        direct
+    }
+
+    /// `initialize` + `notifications/initialized`; returns when initialize is answered.
+    async fn initialize(&mut self) {
+        let response = self.post(&json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize_params() })).await;
+        self.session = response.0;
+        self.post(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" })).await;
+    }
+
+    fn request(&self, method: &str, params: Value) -> Value {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
+    }
+
+    async fn call(&self, method: &str, params: Value) -> usize {
+        self.post(&self.request(method, params)).await.1
+    }
+
+    /// POSTs one message; returns the session id header and the size of the answer.
+    async fn post(&self, message: &Value) -> (Option<String>, usize) {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(message.to_string());
+        if let Some(session) = &self.session {
+            request = request.header("mcp-session-id", session).header("mcp-protocol-version", PROTOCOL);
+        }
+        let mut response = request.send().await.expect("direct POST");
+        let session = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let is_sse = response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        if !is_sse {
+            return (session, response.bytes().await.expect("direct body").len());
+        }
+        let mut parser = SseParser::new();
+        while let Some(chunk) = response.chunk().await.expect("direct stream") {
+            parser.feed(&chunk);
+            while let Some(event) = parser.next_event().expect("sse") {
+                if !event.data.is_empty() {
+                    return (session, event.data.len());
+                }
+            }
+        }
+        (session, 0)
+    }
+
+    /// Opens the GET stream and counts the server's notifications on it.
+    fn listen(&self, seen: Arc<Counter>) {
+        let request = self
+            .http
+            .get(&self.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", self.session.clone().unwrap_or_default())
+            .header("mcp-protocol-version", PROTOCOL);
+        tokio::spawn(async move {
+            let mut response = request.send().await.expect("GET stream");
+            let mut parser = SseParser::new();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                parser.feed(&chunk);
+                while let Ok(Some(event)) = parser.next_event() {
+                    if !event.data.is_empty() {
+                        seen.add();
+                    }
+                }
+            }
+        });
+    }
+}
+
+// ---------------------------------------------------------------- stdio client
+
+#[derive(Default)]
+struct Counter {
+    count: AtomicU64,
+    changed: Notify,
+}
+
+impl Counter {
+    fn add(&self) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.changed.notify_waiters();
+    }
+
+    async fn reach(&self, target: u64) {
+        loop {
+            let notified = self.changed.notified();
+            if self.count.load(Ordering::Relaxed) >= target {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// A proxy process driven over stdio, as Claude Desktop drives it.
+struct StdioProxy {
+    child: Child,
+    stdin: mpsc::UnboundedSender<Bytes>,
+    waiters: Arc<Mutex<HashMap<u64, oneshot::Sender<usize>>>>,
+    notifications: Arc<Counter>,
+    next: AtomicU64,
+}
+
+impl StdioProxy {
+    fn spawn(program: &Path, args: &[String], config_dir: &Path) -> Self {
+        let mut child = Command::new(program)
+            .args(args)
+            .env("MCP_REMOTE_CONFIG_DIR", config_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+        let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+        let mut stdin: ChildStdin = child.stdin.take().unwrap();
+        tokio::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                if stdin.write_all(&line).await.is_err() {
+                    return;
+                }
+                while let Ok(more) = rx.try_recv() {
+                    if stdin.write_all(&more).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = stdin.flush().await;
+            }
+        });
+        let waiters: Arc<Mutex<HashMap<u64, oneshot::Sender<usize>>>> = Arc::default();
+        let notifications: Arc<Counter> = Arc::default();
+        let (w, n) = (Arc::clone(&waiters), Arc::clone(&notifications));
+        let stdout = child.stdout.take().unwrap();
+        tokio::spawn(async move {
+            let mut lines = BufReader::with_capacity(1 << 16, stdout);
+            let mut line = Vec::with_capacity(1 << 16);
+            loop {
+                line.clear();
+                match lines.read_until(b'\n', &mut line).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let Ok(envelope) = serde_json::from_slice::<Envelope>(&line) else { continue };
+                match (envelope.id, envelope.method) {
+                    (Some(id), None) => {
+                        if let Some(waiter) = w.lock().unwrap().remove(&id) {
+                            let _ = waiter.send(line.len());
+                        }
+                    }
+                    (None, Some(_)) => n.add(),
+                    _ => {}
+                }
+            }
+        });
+        Self { child, stdin: tx, waiters, notifications, next: AtomicU64::new(1) }
+    }
+
+    fn send(&self, message: &Value) {
+        let mut line = message.to_string().into_bytes();
+        line.push(b'\n');
+        let _ = self.stdin.send(Bytes::from(line));
+    }
+
+    async fn call(&self, method: &str, params: Value) -> usize {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.waiters.lock().unwrap().insert(id, tx);
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        tokio::time::timeout(Duration::from_secs(120), rx).await.expect("proxy answer in time").expect("proxy answered")
+    }
+
+    async fn initialize(&self) {
+        self.call("initialize", initialize_params()).await;
+        self.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+    }
+
+    /// Peak resident memory (VmHWM) of the process, in bytes (Linux).
+    fn peak_rss(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+    }
+}
+
+// ---------------------------------------------------------------- subjects
+
+enum Subject {
+    Direct(Direct),
+    Proxy(StdioProxy),
+}
+
+impl Subject {
+    async fn call(&self, method: &str, params: Value) -> usize {
+        match self {
+            Self::Direct(d) => d.call(method, params).await,
+            Self::Proxy(p) => p.call(method, params).await,
+        }
+    }
+}
+
+struct Column {
+    name: &'static str,
+    spawn: Option<(PathBuf, Vec<String>)>,
+}
+
+async fn connect(column: &Column, url: &str, config_dir: &Path) -> Subject {
+    match &column.spawn {
+        None => Subject::Direct(Direct::connect(url).await),
+        Some((program, args)) => {
+            let mut args = args.clone();
+            args.insert(0, url.to_string());
+            let proxy = StdioProxy::spawn(program, &args, config_dir);
+            proxy.initialize().await;
+            Subject::Proxy(proxy)
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// Sequential round trips, in interleaved blocks.
+async fn sequential(subjects: &[Subject], plan: &Plan) -> Vec<Vec<Duration>> {
+    let mut samples = vec![Vec::with_capacity(plan.sequential); subjects.len()];
+    let mut i = 0;
+    while samples[0].len() < plan.sequential {
+        for (s, subject) in subjects.iter().enumerate() {
+            for _ in 0..plan.block {
+                let start = Instant::now();
+                subject.call("tools/call", echo_params(i)).await;
+                samples[s].push(start.elapsed());
+                i += 1;
+            }
+        }
+    }
+    for s in &mut samples {
+        s.sort();
+    }
+    samples
+}
+
+/// Calls per second with `depth` requests in flight.
+async fn throughput(subject: &Subject, depth: usize, calls: usize) -> f64 {
+    let next = AtomicU64::new(0);
+    let start = Instant::now();
+    let workers = (0..depth).map(|_| async {
+        while (next.fetch_add(1, Ordering::Relaxed) as usize) < calls {
+            subject.call("tools/call", echo_params(7)).await;
+        }
+    });
+    futures_util::future::join_all(workers).await;
+    calls as f64 / start.elapsed().as_secs_f64()
+}
+
+/// MB/s for results of `bytes` bytes.
+async fn large(subject: &Subject, bytes: usize, repeats: usize) -> f64 {
+    let start = Instant::now();
+    let mut total = 0usize;
+    for _ in 0..repeats {
+        total += subject.call("tools/call", json!({ "name": "blob", "arguments": { "bytes": bytes } })).await;
+    }
+    total as f64 / 1e6 / start.elapsed().as_secs_f64()
+}
+
+// ---------------------------------------------------------------- report
+
+#[derive(Default)]
+struct Report {
+    columns: Vec<&'static str>,
+    rows: Vec<(String, Vec<f64>, &'static str)>,
+    verdicts: Vec<(String, bool, String)>,
+}
+
+impl Report {
+    fn row(&mut self, name: impl Into<String>, values: Vec<f64>, unit: &'static str) {
+        self.rows.push((name.into(), values, unit));
+    }
+
+    fn target(&mut self, name: &str, met: bool, detail: String) {
+        self.verdicts.push((name.into(), met, detail));
+    }
+
+    fn print(&self) {
+        print!("{:<44}", "metric");
+        for c in &self.columns {
+            print!("{c:>16}");
+        }
+        println!("{:>12}", "ratio");
+        for (name, values, unit) in &self.rows {
+            print!("{:<44}", format!("{name} ({unit})"));
+            for v in values {
+                print!("{v:>16.1}");
+            }
+            match values.as_slice() {
+                [direct, proxy, ..] if *direct > 0.0 => println!("{:>12.3}", proxy / direct),
+                _ => println!(),
+            }
+        }
+        println!();
+        for (name, met, detail) in &self.verdicts {
+            println!("{} {name}: {detail}", if *met { "MET    " } else { "MISSED " });
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "columns": self.columns,
+            "rows": self.rows.iter().map(|(n, v, u)| json!({ "metric": n, "unit": u, "values": v })).collect::<Vec<_>>(),
+            "targets": self.verdicts.iter().map(|(n, m, d)| json!({ "target": n, "met": m, "detail": d })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn npm_proxy() -> Option<PathBuf> {
+    let path = mcp_remote_tests::peers::peers_dir().join("node_modules/mcp-remote/dist/proxy.js");
+    path.exists().then_some(path)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let compare_npm = args.iter().any(|a| a == "--compare-npm");
+    let json_path = args
+        .iter()
+        .position(|a| a == "--json")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/bench/bench.json"));
+    let plan = if smoke { Plan::smoke() } else { Plan::full() };
+    let binary = mcp_remote_tests::sidecar::binary_path();
+    let config_dir = std::env::temp_dir().join(format!("mcp-remote-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&config_dir).unwrap();
+
+    let mut columns = vec![
+        Column { name: "direct", spawn: None },
+        Column { name: "mcp-remote", spawn: Some((binary.clone(), vec!["--allow-http".into(), "--silent".into()])) },
+    ];
+    if compare_npm {
+        match npm_proxy() {
+            Some(script) => {
+                let node = mcp_remote_tests::peers::node22();
+                columns.push(Column {
+                    name: "npm mcp-remote",
+                    spawn: Some((node, vec![script.display().to_string(), "--allow-http".into()])),
+                });
+            }
+            None => eprintln!("bench: --compare-npm needs npm mcp-remote in tests/peers (npm install mcp-remote there)"),
+        }
+    }
+    // The npm proxy takes the URL after its script.
+    let mut report = Report { columns: columns.iter().map(|c| c.name).collect(), ..Report::default() };
+    eprintln!("bench: {} against {}", if smoke { "smoke run" } else { "full run" }, binary.display());
+
+    let mut peak_rss: Vec<u64> = vec![0; columns.len()];
+    for (mode, label) in [(Mode::Stateful, "SSE"), (Mode::StatelessJson, "JSON")] {
+        let server = rmcp_server::start(mode).await;
+        let mut subjects = Vec::new();
+        for column in &columns {
+            subjects.push(connect_ordered(column, &server.url, &config_dir).await);
+        }
+        for s in &subjects {
+            s.call("tools/call", echo_params(0)).await; // warm-up
+        }
+        let samples = sequential(&subjects, &plan).await;
+        report.row(format!("{label}: sequential p50"), samples.iter().map(|s| micros(percentile(s, 0.5))).collect(), "µs");
+        report.row(format!("{label}: sequential p99"), samples.iter().map(|s| micros(percentile(s, 0.99))).collect(), "µs");
+        if label == "SSE" {
+            let (d50, p50) = (percentile(&samples[0], 0.5), percentile(&samples[1], 0.5));
+            let allowed = (d50.mul_f64(0.05)).max(Duration::from_micros(30));
+            report.target(
+                "p50 added latency ≤ 5% over direct (or ≤ 30 µs)",
+                p50.saturating_sub(d50) <= allowed,
+                format!("added {:.0} µs, allowed {:.0} µs", micros(p50.saturating_sub(d50)), micros(allowed)),
+            );
+            let (d99, p99) = (percentile(&samples[0], 0.99), percentile(&samples[1], 0.99));
+            report.target("p99 ≤ 1.2× direct", p99 <= d99.mul_f64(1.2), format!("{:.2}×", p99.as_secs_f64() / d99.as_secs_f64()));
+        }
+        for depth in [16usize, 64] {
+            let mut rates = vec![0.0; subjects.len()];
+            // Two interleaved halves per subject.
+            for _ in 0..2 {
+                for (i, s) in subjects.iter().enumerate() {
+                    rates[i] += throughput(s, depth, plan.in_flight_calls / 2).await / 2.0;
+                }
+            }
+            if label == "SSE" && depth == 16 {
+                report.target(
+                    "16 in flight ≥ 90% of direct throughput",
+                    rates[1] >= 0.9 * rates[0],
+                    format!("{:.0}%", 100.0 * rates[1] / rates[0]),
+                );
+            }
+            if label == "SSE" && depth == 16 && rates.len() > 2 {
+                report.target("≥ 10× the npm proxy's throughput", rates[1] >= 10.0 * rates[2], format!("{:.1}×", rates[1] / rates[2]));
+            }
+            report.row(format!("{label}: throughput, {depth} in flight"), rates, "calls/s");
+        }
+        for &bytes in &plan.large {
+            let mut rates = Vec::new();
+            for s in &subjects {
+                rates.push(large(s, bytes, plan.large_repeats).await);
+            }
+            report.row(format!("{label}: {} KB results", bytes >> 10), rates, "MB/s");
+        }
+        if mode == Mode::Stateful {
+            let mut rates = Vec::new();
+            for s in &subjects {
+                let seen = match s {
+                    Subject::Direct(d) => {
+                        let seen = Arc::new(Counter::default());
+                        d.listen(Arc::clone(&seen));
+                        seen
+                    }
+                    Subject::Proxy(p) => Arc::clone(&p.notifications),
+                };
+                let before = seen.count.load(Ordering::Relaxed);
+                let start = Instant::now();
+                s.call("tools/call", json!({ "name": "notify", "arguments": { "count": plan.burst } })).await;
+                tokio::time::timeout(Duration::from_secs(120), seen.reach(before + u64::from(plan.burst)))
+                    .await
+                    .expect("all notifications arrive");
+                rates.push(f64::from(plan.burst) / start.elapsed().as_secs_f64());
+            }
+            report.row(format!("{label}: burst of {} notifications", plan.burst), rates, "msgs/s");
+        }
+        for (i, s) in subjects.iter().enumerate() {
+            if let Subject::Proxy(p) = s {
+                peak_rss[i] = peak_rss[i].max(p.peak_rss().unwrap_or(0));
+            }
+        }
+    }
+
+    // Cold start: process spawn (or client creation) → initialize answered.
+    let server = rmcp_server::start(Mode::Stateful).await;
+    let mut cold = Vec::new();
+    for column in &columns {
+        let mut times = Vec::with_capacity(plan.cold_starts);
+        for _ in 0..plan.cold_starts {
+            let start = Instant::now();
+            let subject = connect_ordered(column, &server.url, &config_dir).await;
+            times.push(start.elapsed());
+            drop(subject);
+        }
+        times.sort();
+        cold.push(percentile(&times, 0.5));
+    }
+    report.row("cold start to initialize answered, median", cold.iter().map(|d| micros(*d) / 1000.0).collect(), "ms");
+    let added = cold[1].saturating_sub(cold[0]);
+    report.target(
+        "cold start ≤ 20 ms plus the server's own time",
+        added <= Duration::from_millis(20),
+        format!("{:.1} ms over the direct client's first initialize", micros(added) / 1000.0),
+    );
+
+    report.row("peak RSS of the proxy (VmHWM)", peak_rss.iter().map(|b| *b as f64 / 1e6).collect(), "MB");
+    report.target("peak RSS ≤ 10 MB", peak_rss[1] <= 10_000_000, format!("{:.1} MB", peak_rss[1] as f64 / 1e6));
+    if peak_rss.len() > 2 && peak_rss[2] > 0 {
+        report.target("≤ 1/10 of the npm proxy's RSS", peak_rss[1] * 10 <= peak_rss[2], format!("{:.1}×", peak_rss[2] as f64 / peak_rss[1] as f64));
+    }
+    let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
+    report.target("release binary ≤ 8 MB stripped", size <= 8_000_000, format!("{:.2} MB ({})", size as f64 / 1e6, binary.display()));
+
+    report.print();
+    let mut out = report.json();
+    out["smoke"] = json!(smoke);
+    out["binary_bytes"] = json!(size);
+    if let Some(dir) = json_path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(&json_path, serde_json::to_string_pretty(&out).unwrap()).unwrap();
+    println!("\nJSON: {}", json_path.display());
+    let _ = std::fs::remove_dir_all(config_dir);
+}
+
+/// The npm proxy takes its server URL right after its script; ours first.
+async fn connect_ordered(column: &Column, url: &str, config_dir: &Path) -> Subject {
+    match &column.spawn {
+        Some((program, args)) if column.name.starts_with("npm") => {
+            let mut args = args.clone();
+            args.insert(1, url.to_string());
+            let proxy = StdioProxy::spawn(program, &args, config_dir);
+            proxy.initialize().await;
+            Subject::Proxy(proxy)
+        }
+        _ => connect(column, url, config_dir).await,
+    }
+}
