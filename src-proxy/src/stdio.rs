@@ -58,10 +58,8 @@ pub fn process_stdin() -> Box<dyn AsyncRead + Send + Unpin> {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
-        let pipe = std::io::stdin()
-            .as_fd()
-            .try_clone_to_owned()
-            .and_then(tokio::net::unix::pipe::Receiver::from_owned_fd);
+        let pipe =
+            std::io::stdin().as_fd().try_clone_to_owned().and_then(tokio::net::unix::pipe::Receiver::from_owned_fd);
         if let Ok(pipe) = pipe {
             return Box::new(pipe);
         }
@@ -74,10 +72,8 @@ pub fn process_stdout() -> Box<dyn AsyncWrite + Send + Unpin> {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
-        let pipe = std::io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
-            .and_then(tokio::net::unix::pipe::Sender::from_owned_fd);
+        let pipe =
+            std::io::stdout().as_fd().try_clone_to_owned().and_then(tokio::net::unix::pipe::Sender::from_owned_fd);
         if let Ok(pipe) = pipe {
             return Box::new(pipe);
         }

@@ -120,7 +120,7 @@ impl PeerServer {
     }
 
     /// Kills the server process and waits for it to be gone.
-    pub async fn kill(mut self) {
+    pub async fn kill(&mut self) {
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
     }
@@ -148,4 +148,55 @@ pub async fn python_sdk_client(url: &str) -> serde_json::Value {
     assert!(output.status.success(), "SDK client failed against {url}:\n{stdout}\n{stderr}");
     serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("SDK client printed no summary ({e}):\n{stdout}\n{stderr}"))
+}
+
+/// A scene for sign-in tests: the Python SDK's OAuth-protected server, its event log, the stand-in
+/// browser's log, and a config dir, all in one scratch folder removed on drop.
+pub struct OAuthScene {
+    pub scratch: PathBuf,
+    pub events_log: PathBuf,
+    pub browser_log: PathBuf,
+    pub config: PathBuf,
+    pub server: PeerServer,
+}
+
+impl OAuthScene {
+    pub async fn start() -> Self {
+        let scratch = crate::sidecar::fresh_config_dir();
+        let (events_log, browser_log, config) =
+            (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
+        let server = PeerServer::python_oauth(&events_log).await;
+        Self { scratch, events_log, browser_log, config, server }
+    }
+
+    /// A sidecar for the server, sharing the scene's config dir and stand-in browser.
+    pub fn launch(&self) -> crate::sidecar::Launch {
+        crate::sidecar::Launch::new(&self.server.url).browser(&self.browser_log).config_dir(&self.config)
+    }
+
+    /// How many events of `kind` the authorization server logged (see python_oauth_server.py).
+    pub fn events(&self, kind: &str) -> usize {
+        count_events(&self.events_log, kind)
+    }
+
+    /// How many times the stand-in browser was opened.
+    pub fn browser_opened(&self) -> usize {
+        std::fs::read_to_string(&self.browser_log).unwrap_or_default().lines().count()
+    }
+}
+
+impl Drop for OAuthScene {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// Events of `kind` in an authorization server's JSON-lines log.
+pub fn count_events(log: &std::path::Path, kind: &str) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == kind)
+        .count()
 }

@@ -277,18 +277,26 @@ impl Sidecar {
         self.send_raw(&json!({ "jsonrpc": "2.0", "method": method, "params": params }).to_string());
     }
 
-    /// `initialize` (declaring roots, sampling and elicitation) then `notifications/initialized`.
+    /// Sends `initialize` (declaring roots, sampling and elicitation) with id 0 and returns a
+    /// receiver for its answer, whatever it is.
+    pub fn send_initialize(&self) -> oneshot::Receiver<Value> {
+        let params = json!({
+            "protocolVersion": PROTOCOL_VERSION,
+            "capabilities": { "roots": { "listChanged": true }, "sampling": {}, "elicitation": {} },
+            "clientInfo": { "name": "mcp-remote-tests", "version": "1.0.0" }
+        });
+        self.send_request(json!(0), "initialize", params)
+    }
+
+    /// The answer to `initialize`, success or error.
+    pub async fn initialize_answer(&self) -> Value {
+        let answer = self.send_initialize();
+        self.wait_response(answer, "initialize").await
+    }
+
+    /// `initialize`, which must succeed, then `notifications/initialized`.
     pub async fn initialize(&self) -> Value {
-        let response = self
-            .request(
-                "initialize",
-                json!({
-                    "protocolVersion": PROTOCOL_VERSION,
-                    "capabilities": { "roots": { "listChanged": true }, "sampling": {}, "elicitation": {} },
-                    "clientInfo": { "name": "mcp-remote-tests", "version": "1.0.0" }
-                }),
-            )
-            .await;
+        let response = self.initialize_answer().await;
         assert!(response.get("result").is_some(), "initialize failed: {response}\n{}", self.stderr_tail());
         self.notify("notifications/initialized", json!({}));
         response

@@ -5,7 +5,7 @@
 
 use mcp_remote_tests::fault_auth::{Fault, FaultAuthServer};
 use mcp_remote_tests::sidecar::{fresh_config_dir, Launch, Sidecar};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::atomic::Ordering;
 
 struct Outcome {
@@ -23,12 +23,7 @@ async fn sign_in(fault: Fault) -> Outcome {
     let mut sidecar = Sidecar::spawn_with(
         Launch::new(&server.url).browser(&browser_log).config_dir(&config).arg("--auth-timeout").arg("3s"),
     );
-    let answer = sidecar
-        .request(
-            "initialize",
-            json!({ "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } }),
-        )
-        .await;
+    let answer = sidecar.initialize_answer().await;
     assert!(sidecar.close().await.success());
     let browser_opened = std::fs::read_to_string(&browser_log).unwrap_or_default().lines().count();
     let tokens_stored = walk_has(&config, "tokens.json");

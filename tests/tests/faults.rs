@@ -56,7 +56,7 @@ async fn an_unreachable_server_answers_each_request_with_an_error() {
     let port = mcp_remote_tests::peers::free_port();
     let mut sidecar = Sidecar::spawn(&format!("http://127.0.0.1:{port}/mcp"));
     for _ in 0..2 {
-        let response = sidecar.request("initialize", json!({ "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } })).await;
+        let response = sidecar.initialize_answer().await;
         let message = response["error"]["message"].as_str().expect("an error");
         assert!(message.contains("cannot reach the server"), "{message}");
     }

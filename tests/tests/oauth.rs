@@ -3,40 +3,23 @@
 //! `tests/peers/browser.sh`, which follows the redirects and counts its invocations.
 
 use mcp_remote::store::{ServerKey, Store};
-use mcp_remote_tests::peers::PeerServer;
-use mcp_remote_tests::sidecar::{fresh_config_dir, Launch, Sidecar};
-use serde_json::{json, Value};
+use mcp_remote_tests::peers::{count_events, OAuthScene, PeerServer};
+use mcp_remote_tests::sidecar::{fresh_config_dir, Sidecar};
+use serde_json::json;
 use std::path::Path;
-
-fn events(log: &Path, kind: &str) -> usize {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|e| e["event"] == kind)
-        .count()
-}
-
-fn browser_opened(log: &Path) -> usize {
-    std::fs::read_to_string(log).unwrap_or_default().lines().count()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signs_in_once_refreshes_with_rotation_and_keeps_serving() {
-    let scratch = fresh_config_dir();
-    let (events_log, browser_log, config) =
-        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
-    let server = PeerServer::python_oauth(&events_log).await;
-    let mut sidecar =
-        Sidecar::spawn_with(Launch::new(&server.url).browser(&browser_log).config_dir(&config).arg("--debug"));
+    let scene = OAuthScene::start().await;
+    let mut sidecar = Sidecar::spawn_with(scene.launch().arg("--debug"));
     sidecar.initialize().await;
     assert_eq!(sidecar.call_tool("echo", json!({ "message": "signed in" })).await, "signed in");
-    assert_eq!(browser_opened(&browser_log), 1);
+    assert_eq!(scene.browser_opened(), 1);
 
-    let dir = Store::new(&config).server(&ServerKey::new(&server.url, None));
+    let dir = Store::new(&scene.config).server(&ServerKey::new(&scene.server.url, None));
     let first = dir.tokens().unwrap().expect("tokens.json after sign-in");
     assert!(first.refresh_token.is_some() && first.expires_at.is_some());
-    assert_eq!(first.resource.as_deref(), Some(server.url.as_str()));
+    assert_eq!(first.resource.as_deref(), Some(scene.server.url.as_str()));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -58,16 +41,16 @@ async fn signs_in_once_refreshes_with_rotation_and_keeps_serving() {
         secrets.extend([now.access_token.clone(), now.refresh_token.clone().unwrap()]);
         previous = now;
     }
-    assert_eq!(events(&events_log, "refresh"), 2);
-    assert_eq!(events(&events_log, "refresh_rejected"), 0, "a rotated refresh token was spent twice");
-    assert_eq!(events(&events_log, "authorize"), 1);
-    assert_eq!(events(&events_log, "register"), 1);
+    assert_eq!(scene.events("refresh"), 2);
+    assert_eq!(scene.events("refresh_rejected"), 0, "a rotated refresh token was spent twice");
+    assert_eq!(scene.events("authorize"), 1);
+    assert_eq!(scene.events("register"), 1);
 
     // Claude Desktop's next start: the stored credentials are used, no browser opens.
-    let mut next = Sidecar::spawn_with(Launch::new(&server.url).browser(&browser_log).config_dir(&config));
+    let mut next = Sidecar::spawn_with(scene.launch());
     next.initialize().await;
     assert_eq!(next.call_tool("echo", json!({ "message": "no browser" })).await, "no browser");
-    assert_eq!(browser_opened(&browser_log), 1);
+    assert_eq!(scene.browser_opened(), 1);
     assert!(next.close().await.success());
 
     assert!(sidecar.close().await.success());
@@ -79,18 +62,12 @@ async fn signs_in_once_refreshes_with_rotation_and_keeps_serving() {
     for word in ["code=", "code_verifier", "refresh_token"] {
         assert!(!log.contains(word), "{word:?} appears in the --debug log");
     }
-    let _ = std::fs::remove_dir_all(scratch);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_sidecars_started_together_sign_in_once() {
-    let scratch = fresh_config_dir();
-    let (events_log, browser_log, config) =
-        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
-    let server = PeerServer::python_oauth(&events_log).await;
-    let sidecars: Vec<Sidecar> = (0..5)
-        .map(|_| Sidecar::spawn_with(Launch::new(&server.url).browser(&browser_log).config_dir(&config)))
-        .collect();
+    let scene = OAuthScene::start().await;
+    let sidecars: Vec<Sidecar> = (0..5).map(|_| Sidecar::spawn_with(scene.launch())).collect();
     futures_util::future::join_all(sidecars.iter().map(Sidecar::initialize)).await;
     let calls = sidecars
         .iter()
@@ -100,13 +77,12 @@ async fn five_sidecars_started_together_sign_in_once() {
     for (i, answer) in answers.iter().enumerate() {
         assert_eq!(answer, &format!("sidecar {i}"));
     }
-    assert_eq!(browser_opened(&browser_log), 1, "the browser opened more than once");
-    assert_eq!(events(&events_log, "authorize"), 1);
-    assert_eq!(events(&events_log, "register"), 1);
+    assert_eq!(scene.browser_opened(), 1, "the browser opened more than once");
+    assert_eq!(scene.events("authorize"), 1);
+    assert_eq!(scene.events("register"), 1);
     for mut sidecar in sidecars {
         assert!(sidecar.close().await.success());
     }
-    let _ = std::fs::remove_dir_all(scratch);
 }
 
 #[cfg(unix)]
@@ -142,79 +118,50 @@ async fn a_writer_killed_mid_write_never_leaves_an_unreadable_token_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_authorization_header_turns_oauth_off() {
-    let scratch = fresh_config_dir();
-    let (events_log, browser_log, config) =
-        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
-    let server = PeerServer::python_oauth(&events_log).await;
-    let mut sidecar = Sidecar::spawn_with(
-        Launch::new(&server.url)
-            .browser(&browser_log)
-            .config_dir(&config)
-            .arg("--header")
-            .arg("Authorization: Bearer not-a-valid-token"),
-    );
-    let answer = sidecar
-        .request(
-            "initialize",
-            json!({ "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } }),
-        )
-        .await;
+    let scene = OAuthScene::start().await;
+    let mut sidecar =
+        Sidecar::spawn_with(scene.launch().arg("--header").arg("Authorization: Bearer not-a-valid-token"));
+    let answer = sidecar.initialize_answer().await;
     assert_eq!(answer["error"]["code"], -32001, "{answer}");
     assert_eq!(answer["error"]["data"]["httpStatus"], 401);
     assert!(sidecar.close().await.success());
-    assert_eq!(browser_opened(&browser_log), 0, "a sign-in was started");
-    assert!(!config.exists(), "something was persisted");
-    assert_eq!(events(&events_log, "register"), 0);
-    let _ = std::fs::remove_dir_all(scratch);
+    assert_eq!(scene.browser_opened(), 0, "a sign-in was started");
+    assert!(!scene.config.exists(), "something was persisted");
+    assert_eq!(scene.events("register"), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_forgot_everything_gets_a_fresh_sign_in() {
-    let scratch = fresh_config_dir();
-    let (events_log, browser_log, config) =
-        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
-    let server = PeerServer::python_oauth(&events_log).await;
-    let (port, url) = (server.port, server.url.clone());
-    let mut first = Sidecar::spawn_with(Launch::new(&url).browser(&browser_log).config_dir(&config));
+    let scene = OAuthScene::start().await;
+    let mut scene = scene;
+    let port = scene.server.port;
+    let mut first = Sidecar::spawn_with(scene.launch());
     first.initialize().await;
     assert_eq!(first.call_tool("echo", json!({ "message": "one" })).await, "one");
     assert!(first.close().await.success());
     // The authorization server restarts and forgets tokens and registrations.
-    server.kill().await;
-    let restarted_log = scratch.join("events-2.jsonl");
+    scene.server.kill().await;
+    let restarted_log = scene.scratch.join("events-2.jsonl");
     let _server = PeerServer::python_oauth_on(port, &restarted_log).await;
-    let mut second = Sidecar::spawn_with(
-        Launch::new(&url).browser(&browser_log).config_dir(&config).arg("--auth-timeout").arg("5s"),
-    );
+    let mut second = Sidecar::spawn_with(scene.launch().arg("--auth-timeout").arg("5s"));
     // The refresh is refused (unknown client): the registration is discarded and redone, once.
     second.initialize().await;
     assert_eq!(second.call_tool("echo", json!({ "message": "two" })).await, "two");
-    assert_eq!(browser_opened(&browser_log), 2);
-    assert_eq!(events(&restarted_log, "register"), 1, "no fresh registration");
-    assert_eq!(events(&restarted_log, "refresh"), 0);
+    assert_eq!(scene.browser_opened(), 2);
+    assert_eq!(count_events(&restarted_log, "register"), 1, "no fresh registration");
+    assert_eq!(count_events(&restarted_log, "refresh"), 0);
     assert!(second.close().await.success());
-    let _ = std::fs::remove_dir_all(scratch);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_the_tray_runs_a_sidecar_hands_its_sign_in_over() {
-    use mcp_remote::store::Store;
-    let scratch = fresh_config_dir();
-    let (events_log, browser_log, config) =
-        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
-    let server = PeerServer::python_oauth(&events_log).await;
+    let scene = OAuthScene::start().await;
     // This test plays the tray app: it holds the tray lock and watches for the published sign-in.
-    let store = Store::new(&config);
+    let store = Store::new(&scene.config);
     let _tray = store.hold_tray_lock().unwrap().expect("tray lock");
-    let sidecar = Sidecar::spawn_with(Launch::new(&server.url).browser(&browser_log).config_dir(&config));
-    let init = sidecar.send_request(
-        json!(1),
-        "initialize",
-        json!({
-            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" }
-        }),
-    );
-    let dir = store.server(&ServerKey::new(&server.url, None));
+    let sidecar = Sidecar::spawn_with(scene.launch());
+    let init = sidecar.send_initialize();
+    let dir = store.server(&ServerKey::new(&scene.server.url, None));
     let pending = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         loop {
             if let Some(pending) = dir.pending_sign_in() {
@@ -226,7 +173,7 @@ async fn while_the_tray_runs_a_sidecar_hands_its_sign_in_over() {
     .await
     .expect("no sign-in was published for the tray");
     assert_eq!(pending.pid, sidecar.pid());
-    assert_eq!(browser_opened(&browser_log), 0, "the sidecar opened a browser although the tray runs");
+    assert_eq!(scene.browser_opened(), 0, "the sidecar opened a browser although the tray runs");
     // One click in the tray: the page opens, and the redirect reaches the waiting sidecar.
     let status = tokio::process::Command::new(mcp_remote_tests::peers::peers_dir().join("browser.sh"))
         .arg(&pending.url)
@@ -238,5 +185,4 @@ async fn while_the_tray_runs_a_sidecar_hands_its_sign_in_over() {
     assert!(answer.get("result").is_some(), "{answer}");
     assert!(dir.pending_sign_in().is_none(), "signin.json was left behind");
     assert!(dir.tokens().unwrap().is_some());
-    let _ = std::fs::remove_dir_all(scratch);
 }

@@ -51,7 +51,7 @@ fn long_operation(sidecar: &Sidecar, id: i64) -> tokio::sync::oneshot::Receiver<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_killed_mid_call_yields_an_error_then_service_resumes() {
     let port = free_port();
-    let server = PeerServer::everything(port).await;
+    let mut server = PeerServer::everything(port).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
     let call = long_operation(&sidecar, 500);

@@ -8,8 +8,8 @@
 #![cfg(target_os = "linux")]
 
 use mcp_remote::store::{ServerKey, Store};
-use mcp_remote_tests::peers::{free_port, peers_dir, PeerServer};
-use mcp_remote_tests::sidecar::{fresh_config_dir, Launch, Sidecar};
+use mcp_remote_tests::peers::{free_port, peers_dir, OAuthScene};
+use mcp_remote_tests::sidecar::Sidecar;
 use mcp_remote_tests::webdriver::Session;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -94,18 +94,12 @@ async fn wait_state(session: &Session, prefix: &str) -> String {
     }
 }
 
-fn browser_opened(log: &Path) -> usize {
-    std::fs::read_to_string(log).unwrap_or_default().lines().count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     let artifacts = target_dir().parent().unwrap().join("e2e-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
-    let scratch = fresh_config_dir();
-    let (events_log, browser_log, config) =
-        (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
-    let server = PeerServer::python_oauth(&events_log).await;
+    let scene = OAuthScene::start().await;
+    let (scratch, browser_log, config, server) = (&scene.scratch, &scene.browser_log, &scene.config, &scene.server);
 
     let display = Display::start().await;
     let _trayer = Command::new("trayer")
@@ -120,12 +114,12 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     let _driver = Command::new(tool("tauri-driver"))
         .args(["--port", &driver_port.to_string(), "--native-port", &free_port().to_string()])
         .env("DISPLAY", &display.name)
-        .env("MCP_REMOTE_CONFIG_DIR", &config)
+        .env("MCP_REMOTE_CONFIG_DIR", config)
         .env("MCP_REMOTE_TRAY_STORE", scratch.join("servers.json"))
         .env("MCP_REMOTE_CLAUDE_CONFIG", scratch.join("claude_desktop_config.json"))
         .env("MCP_REMOTE_TRAY_OPEN_SETTINGS", "1")
         .env("BROWSER", peers_dir().join("browser.sh"))
-        .env("BROWSER_LOG", &browser_log)
+        .env("BROWSER_LOG", browser_log)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -135,7 +129,17 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     // MCP_REMOTE_TRAY_APP runs an installed build instead (e.g. /usr/bin/mcp-remote-tray from the .deb).
     let app =
         std::env::var_os("MCP_REMOTE_TRAY_APP").map_or_else(|| target_dir().join("mcp-remote-tray"), PathBuf::from);
-    let session = Session::start(driver_port, &app).await.expect("WebDriver session");
+    // tauri-driver accepts before WebKitWebDriver behind it is up; a refused first session is retried.
+    // It gives no other readiness signal, so this polls, for five seconds at most.
+    let mut session = Session::start(driver_port, &app).await;
+    for _ in 0..25 {
+        if session.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        session = Session::start(driver_port, &app).await;
+    }
+    let session = session.expect("WebDriver session");
 
     // Add the server.
     session.wait_for("the window", "return document.getElementById('add-button') !== null", UI_WAIT).await.unwrap();
@@ -154,18 +158,18 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     session.click(".server [data-action=sign-in]").await.unwrap();
     let signed_in = wait_state(&session, "signed in").await;
     assert!(signed_in.starts_with("signed in · expires in"), "{signed_in}");
-    assert_eq!(browser_opened(&browser_log), 1);
+    assert_eq!(scene.browser_opened(), 1);
     std::fs::write(artifacts.join("window-signed-in.png"), session.screenshot().await.unwrap()).unwrap();
 
     // Claude Desktop's sidecar uses the stored tokens: no browser.
-    let mut sidecar = Sidecar::spawn_with(Launch::new(&server.url).browser(&browser_log).config_dir(&config));
+    let mut sidecar = Sidecar::spawn_with(scene.launch());
     sidecar.initialize().await;
     assert_eq!(
         sidecar.call_tool("echo", json!({ "message": "from the tray's sign-in" })).await,
         "from the tray's sign-in"
     );
     assert!(sidecar.close().await.success());
-    assert_eq!(browser_opened(&browser_log), 1, "the sidecar opened a browser");
+    assert_eq!(scene.browser_opened(), 1, "the sidecar opened a browser");
 
     // Install into Claude Desktop: the entry runs the sidecar bundled beside the app.
     session.click(".server [data-action=install]").await.unwrap();
@@ -186,7 +190,7 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     assert_eq!(claude["mcpServers"]["Python OAuth"]["args"][0], server.url.as_str());
 
     // Reset: the folder is gone and the state says so.
-    let folder = Store::new(&config).server(&ServerKey::new(&server.url, None)).path().to_path_buf();
+    let folder = Store::new(config).server(&ServerKey::new(&server.url, None)).path().to_path_buf();
     assert!(folder.exists());
     session.click(".server [data-action=reset]").await.unwrap();
     assert_eq!(wait_state(&session, "needs sign-in").await, "needs sign-in");
@@ -201,7 +205,7 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     session.click("#save-button").await.unwrap();
     session.click(".server [data-action=sign-in]").await.unwrap();
     assert!(wait_state(&session, "signed in").await.starts_with("signed in"));
-    assert_eq!(browser_opened(&browser_log), 1, "the in-app sign-in used the system browser");
+    assert_eq!(scene.browser_opened(), 1, "the in-app sign-in used the system browser");
     let closed = tokio::time::timeout(UI_WAIT, async {
         while session.windows().await.unwrap().len() > 1 {
             tokio::task::yield_now().await;
@@ -214,16 +218,8 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     // click completes the sign-in on the sidecar's own listener.
     session.click(".server [data-action=reset]").await.unwrap();
     assert_eq!(wait_state(&session, "needs sign-in").await, "needs sign-in");
-    let waiting = Sidecar::spawn_with(
-        Launch::new(&server.url).browser(&browser_log).config_dir(&config).arg("--auth-timeout").arg("60s"),
-    );
-    let init = waiting.send_request(
-        json!(1),
-        "initialize",
-        json!({
-            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" }
-        }),
-    );
+    let waiting = Sidecar::spawn_with(scene.launch().arg("--auth-timeout").arg("60s"));
+    let init = waiting.send_initialize();
     assert_eq!(
         wait_state(&session, "needs sign-in · a client is waiting").await,
         "needs sign-in · a client is waiting"
@@ -233,7 +229,7 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     let answer = waiting.wait_response(init, "the waiting sidecar's initialize").await;
     assert!(answer.get("result").is_some(), "{answer}");
     assert!(wait_state(&session, "signed in").await.starts_with("signed in"));
-    assert_eq!(browser_opened(&browser_log), 1, "a browser opened for the waiting sidecar");
+    assert_eq!(scene.browser_opened(), 1, "a browser opened for the waiting sidecar");
 
     // The tray menu, opened with a click on the icon in trayer (top right).
     // The menu is a window of the app's, wider than an icon, beside the tray (the settings window
@@ -290,15 +286,5 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     assert!(captured.success() && std::fs::metadata(&shot).unwrap().len() > 0);
 
     session.end().await;
-    assert_eq!(events_count(&events_log, "authorize"), 3);
-    let _ = std::fs::remove_dir_all(scratch);
-}
-
-fn events_count(log: &Path, kind: &str) -> usize {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["event"] == kind)
-        .count()
+    assert_eq!(scene.events("authorize"), 3);
 }

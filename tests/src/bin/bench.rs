@@ -36,11 +36,27 @@ struct Plan {
 
 impl Plan {
     fn full() -> Self {
-        Self { sequential: 2000, block: 100, in_flight_calls: 4000, large: vec![1 << 20, 10 << 20], large_repeats: 5, burst: 10_000, cold_starts: 21 }
+        Self {
+            sequential: 2000,
+            block: 100,
+            in_flight_calls: 4000,
+            large: vec![1 << 20, 10 << 20],
+            large_repeats: 5,
+            burst: 10_000,
+            cold_starts: 21,
+        }
     }
 
     fn smoke() -> Self {
-        Self { sequential: 200, block: 50, in_flight_calls: 256, large: vec![64 << 10], large_repeats: 2, burst: 200, cold_starts: 3 }
+        Self {
+            sequential: 200,
+            block: 50,
+            in_flight_calls: 256,
+            large: vec![64 << 10],
+            large_repeats: 2,
+            burst: 200,
+            cold_starts: 3,
+        }
     }
 }
 
@@ -73,15 +89,21 @@ struct Direct {
 
 impl Direct {
     async fn connect(url: &str) -> Self {
-        let mut direct =
-            Self { http: reqwest::Client::builder().tcp_nodelay(true).build().unwrap(), url: url.into(), session: None, next: AtomicU64::new(1) };
+        let mut direct = Self {
+            http: reqwest::Client::builder().tcp_nodelay(true).build().unwrap(),
+            url: url.into(),
+            session: None,
+            next: AtomicU64::new(1),
+        };
         direct.initialize().await;
         direct
     }
 
     /// `initialize` + `notifications/initialized`; returns when initialize is answered.
     async fn initialize(&mut self) {
-        let response = self.post(&json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize_params() })).await;
+        let response = self
+            .post(&json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": initialize_params() }))
+            .await;
         self.session = response.0;
         self.post(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" })).await;
     }
@@ -108,7 +130,8 @@ impl Direct {
         }
         let mut response = request.send().await.expect("direct POST");
         let session = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let is_sse = response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let is_sse =
+            response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
         if !is_sse {
             return (session, response.bytes().await.expect("direct body").len());
         }
@@ -434,7 +457,9 @@ async fn main() {
                     spawn: Some((node, vec![script.display().to_string(), "--allow-http".into()])),
                 });
             }
-            None => eprintln!("bench: --compare-npm needs npm mcp-remote in tests/peers (npm install mcp-remote there)"),
+            None => {
+                eprintln!("bench: --compare-npm needs npm mcp-remote in tests/peers (npm install mcp-remote there)")
+            }
         }
     }
     // The npm proxy takes the URL after its script.
@@ -452,8 +477,16 @@ async fn main() {
             s.call("tools/call", echo_params(0)).await; // warm-up
         }
         let samples = sequential(&subjects, &plan).await;
-        report.row(format!("{label}: sequential p50"), samples.iter().map(|s| micros(percentile(s, 0.5))).collect(), "µs");
-        report.row(format!("{label}: sequential p99"), samples.iter().map(|s| micros(percentile(s, 0.99))).collect(), "µs");
+        report.row(
+            format!("{label}: sequential p50"),
+            samples.iter().map(|s| micros(percentile(s, 0.5))).collect(),
+            "µs",
+        );
+        report.row(
+            format!("{label}: sequential p99"),
+            samples.iter().map(|s| micros(percentile(s, 0.99))).collect(),
+            "µs",
+        );
         if label == "SSE" {
             let (d50, p50) = (percentile(&samples[0], 0.5), percentile(&samples[1], 0.5));
             let allowed = (d50.mul_f64(0.05)).max(Duration::from_micros(30));
@@ -463,7 +496,11 @@ async fn main() {
                 format!("added {:.0} µs, allowed {:.0} µs", micros(p50.saturating_sub(d50)), micros(allowed)),
             );
             let (d99, p99) = (percentile(&samples[0], 0.99), percentile(&samples[1], 0.99));
-            report.target("p99 ≤ 1.2× direct", p99 <= d99.mul_f64(1.2), format!("{:.2}×", p99.as_secs_f64() / d99.as_secs_f64()));
+            report.target(
+                "p99 ≤ 1.2× direct",
+                p99 <= d99.mul_f64(1.2),
+                format!("{:.2}×", p99.as_secs_f64() / d99.as_secs_f64()),
+            );
         }
         for depth in [16usize, 64] {
             let mut rates = vec![0.0; subjects.len()];
@@ -481,7 +518,11 @@ async fn main() {
                 );
             }
             if label == "SSE" && depth == 16 && rates.len() > 2 {
-                report.target("≥ 10× the npm proxy's throughput", rates[1] >= 10.0 * rates[2], format!("{:.1}×", rates[1] / rates[2]));
+                report.target(
+                    "≥ 10× the npm proxy's throughput",
+                    rates[1] >= 10.0 * rates[2],
+                    format!("{:.1}×", rates[1] / rates[2]),
+                );
             }
             report.row(format!("{label}: throughput, {depth} in flight"), rates, "calls/s");
         }
@@ -545,10 +586,18 @@ async fn main() {
     report.row("peak RSS of the proxy (VmHWM)", peak_rss.iter().map(|b| *b as f64 / 1e6).collect(), "MB");
     report.target("peak RSS ≤ 10 MB", peak_rss[1] <= 10_000_000, format!("{:.1} MB", peak_rss[1] as f64 / 1e6));
     if peak_rss.len() > 2 && peak_rss[2] > 0 {
-        report.target("≤ 1/10 of the npm proxy's RSS", peak_rss[1] * 10 <= peak_rss[2], format!("{:.1}×", peak_rss[2] as f64 / peak_rss[1] as f64));
+        report.target(
+            "≤ 1/10 of the npm proxy's RSS",
+            peak_rss[1] * 10 <= peak_rss[2],
+            format!("{:.1}×", peak_rss[2] as f64 / peak_rss[1] as f64),
+        );
     }
     let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
-    report.target("release binary ≤ 8 MB stripped", size <= 8_000_000, format!("{:.2} MB ({})", size as f64 / 1e6, binary.display()));
+    report.target(
+        "release binary ≤ 8 MB stripped",
+        size <= 8_000_000,
+        format!("{:.2} MB ({})", size as f64 / 1e6, binary.display()),
+    );
 
     report.print();
     let mut out = report.json();
