@@ -34,6 +34,8 @@ const DEFAULT_RETRY: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How much of an error body is kept for the client's error message.
 const ERROR_BODY_LIMIT: usize = 4096;
+/// How long the rest of an answered response stream is read to keep its connection.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// DELETE at exit must not hold up the exit.
 const DELETE_TIMEOUT: Duration = Duration::from_millis(700);
 
@@ -492,7 +494,9 @@ fn deliver_each(sink: &dyn Sink, data: Bytes, event_id: Option<&str>, mut observ
 }
 
 /// Feeds a streaming body through the SSE parser, calling `on_message` with each non-empty
-/// `message` event and its id; stops early when `on_message` returns true.
+/// `message` event and its id; stops early when `on_message` returns true. The rest of the body
+/// is then read in the background (servers end the stream right after the answer), so the
+/// keep-alive connection goes back to the pool instead of being dropped half-read.
 async fn pump(
     mut response: Response,
     parser: &mut SseParser,
@@ -509,6 +513,10 @@ async fn pump(
             }
             let event_id = if event.has_id { parser.last_event_id() } else { None };
             if on_message(event.data, event_id) {
+                tokio::spawn(async move {
+                    let rest = async { while let Ok(Some(_)) = response.chunk().await {} };
+                    let _ = tokio::time::timeout(DRAIN_TIMEOUT, rest).await;
+                });
                 return Ok(());
             }
         }

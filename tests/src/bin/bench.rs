@@ -85,6 +85,7 @@ struct Direct {
     url: String,
     session: Option<String>,
     next: AtomicU64,
+    notifications: Arc<Counter>,
 }
 
 impl Direct {
@@ -94,6 +95,7 @@ impl Direct {
             url: url.into(),
             session: None,
             next: AtomicU64::new(1),
+            notifications: Arc::default(),
         };
         direct.initialize().await;
         direct
@@ -140,6 +142,8 @@ impl Direct {
             parser.feed(&chunk);
             while let Some(event) = parser.next_event().expect("sse") {
                 if !event.data.is_empty() {
+                    // Like the proxy: read the rest in the background, so the connection is reused.
+                    tokio::spawn(async move { while let Ok(Some(_)) = response.chunk().await {} });
                     return (session, event.data.len());
                 }
             }
@@ -147,16 +151,18 @@ impl Direct {
         (session, 0)
     }
 
-    /// Opens the GET stream and counts the server's notifications on it.
-    fn listen(&self, seen: Arc<Counter>) {
+    /// Opens the GET stream, as the proxy does after `initialize`, and counts the server's
+    /// notifications on it; returns once the server has answered the GET.
+    async fn listen(&self) {
+        let seen = Arc::clone(&self.notifications);
         let request = self
             .http
             .get(&self.url)
             .header("accept", "text/event-stream")
             .header("mcp-session-id", self.session.clone().unwrap_or_default())
             .header("mcp-protocol-version", PROTOCOL);
+        let mut response = request.send().await.expect("GET stream");
         tokio::spawn(async move {
-            let mut response = request.send().await.expect("GET stream");
             let mut parser = SseParser::new();
             while let Ok(Some(chunk)) = response.chunk().await {
                 parser.feed(&chunk);
@@ -308,7 +314,13 @@ struct Column {
 
 async fn connect(column: &Column, url: &str, config_dir: &Path) -> Subject {
     match &column.spawn {
-        None => Subject::Direct(Direct::connect(url).await),
+        None => {
+            let direct = Direct::connect(url).await;
+            if direct.session.is_some() {
+                direct.listen().await;
+            }
+            Subject::Direct(direct)
+        }
         Some((program, args)) => {
             let mut args = args.clone();
             args.insert(0, url.to_string());
@@ -537,11 +549,7 @@ async fn main() {
             let mut rates = Vec::new();
             for s in &subjects {
                 let seen = match s {
-                    Subject::Direct(d) => {
-                        let seen = Arc::new(Counter::default());
-                        d.listen(Arc::clone(&seen));
-                        seen
-                    }
+                    Subject::Direct(d) => Arc::clone(&d.notifications),
                     Subject::Proxy(p) => Arc::clone(&p.notifications),
                 };
                 let before = seen.count.load(Ordering::Relaxed);
