@@ -169,8 +169,9 @@ where
                 continue;
             }
         };
-        let handled = tasks.spawn(Arc::clone(&proxy).handle(message.clone()));
-        if matches!(message.method, Method::Initialize | Method::Initialized) {
+        let ordered = matches!(message.method, Method::Initialize | Method::Initialized);
+        let handled = tasks.spawn(Arc::clone(&proxy).handle(message));
+        if ordered {
             // Nothing may overtake the handshake; a signal still ends the wait.
             tokio::select! {
                 _ = handled => {}
