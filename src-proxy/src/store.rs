@@ -216,9 +216,7 @@ impl Store {
     /// Claims the tray app's presence; `Ok(None)` when another tray app holds it.
     pub fn hold_tray_lock(&self) -> Result<Option<TrayLock>, StoreError> {
         let path = self.root.join(TRAY_LOCK);
-        create_private_dir(&self.root)?;
-        let file =
-            OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io_error("open", &path))?;
+        let file = open_lock_file(&path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(TrayLock { _file: file })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
@@ -310,15 +308,7 @@ impl ServerDir {
     /// file: `flock` on Unix, `LockFileEx` on Windows; released when the holder exits, even by a
     /// crash). Call it off the async runtime.
     pub fn lock(&self) -> Result<ServerLock, StoreError> {
-        let locks = self.lock.parent().expect("lock path has a parent");
-        create_private_dir(locks)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock)
-            .map_err(io_error("open", &self.lock))?;
-        restrict_file(&self.lock)?;
+        let file = open_lock_file(&self.lock)?;
         file.lock().map_err(io_error("lock", &self.lock))?;
         Ok(ServerLock { _file: file })
     }
@@ -330,6 +320,15 @@ impl ServerDir {
         bytes.push(b'\n');
         write_atomic(&self.dir.join(name), &bytes)
     }
+}
+
+/// Opens (creating, private) a lock file; its folder is created private too.
+fn open_lock_file(path: &Path) -> Result<File, StoreError> {
+    create_private_dir(path.parent().expect("lock path has a parent"))?;
+    let file =
+        OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(io_error("open", path))?;
+    restrict_file(path)?;
+    Ok(file)
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> {

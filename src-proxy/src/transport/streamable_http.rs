@@ -469,28 +469,29 @@ enum Outcome<'a> {
 /// the sink took; `observe` sees each message before delivery and each result after.
 fn deliver_each(sink: &dyn Sink, data: Bytes, event_id: Option<&str>, mut observe: impl FnMut(Outcome<'_>)) -> usize {
     let data = jsonrpc::single_line(data);
-    let messages = if data.first() == Some(&b'[') {
-        match jsonrpc::split_batch(&data) {
-            Some(items) => items,
-            None => {
-                warn!("the server sent a batch that is not valid JSON");
-                observe(Outcome::After(&Delivered::Invalid));
-                return 0;
-            }
-        }
-    } else {
-        vec![data]
-    };
-    let mut taken = 0;
-    for message in messages {
-        observe(Outcome::Before(&message));
-        let delivered = sink.deliver(message, event_id);
-        if matches!(delivered, Delivered::Answered(_) | Delivered::Forwarded) {
-            taken += 1;
-        }
-        observe(Outcome::After(&delivered));
+    if data.first() != Some(&b'[') {
+        // The common case, one message: no batch bookkeeping on the hot path.
+        return deliver_one(sink, data, event_id, &mut observe);
     }
-    taken
+    let Some(messages) = jsonrpc::split_batch(&data) else {
+        warn!("the server sent a batch that is not valid JSON");
+        observe(Outcome::After(&Delivered::Invalid));
+        return 0;
+    };
+    messages.into_iter().map(|message| deliver_one(sink, message, event_id, &mut observe)).sum()
+}
+
+/// Delivers one message; 1 when the sink took it.
+fn deliver_one(
+    sink: &dyn Sink,
+    message: Bytes,
+    event_id: Option<&str>,
+    observe: &mut impl FnMut(Outcome<'_>),
+) -> usize {
+    observe(Outcome::Before(&message));
+    let delivered = sink.deliver(message, event_id);
+    observe(Outcome::After(&delivered));
+    usize::from(matches!(delivered, Delivered::Answered(_) | Delivered::Forwarded))
 }
 
 /// Feeds a streaming body through the SSE parser, calling `on_message` with each non-empty
