@@ -199,7 +199,7 @@ fn cancelled_request_id(body: &Bytes) -> Option<Bytes> {
 }
 
 /// A message from the server, classified for routing.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerMessage {
     /// A response; `id` is its raw id text, a slice of the message.
     Response { id: Bytes },
@@ -279,7 +279,7 @@ pub fn error_response_with(id: Option<&[u8]>, raw_error: &[u8]) -> Bytes {
 pub fn single_line(message: Bytes) -> Bytes {
     let trimmed = trim_ascii_whitespace(&message);
     let message = message.slice_ref(trimmed);
-    if !message.iter().any(|&b| b == b'\n' || b == b'\r') {
+    if memchr::memchr2(b'\n', b'\r', &message).is_none() {
         return message;
     }
     let flattened: Vec<u8> = message.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }).collect();

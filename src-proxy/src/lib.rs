@@ -3,8 +3,8 @@
 //! It connects a stdio MCP client (Claude Desktop) to a remote MCP server: [`cli`] turns flags and
 //! environment into a [`cli::Config`], [`stdio`] frames the client side, [`jsonrpc`] classifies
 //! messages without re-encoding them, [`transport`] speaks the server's HTTP transport, [`router`]
-//! gives every request exactly one answer, and [`proxy`] ties them together. [`run`] is the whole
-//! sidecar for a parsed configuration.
+//! gives every request exactly one answer, [`spool`] keeps large messages out of memory, and
+//! [`proxy`] ties them together. [`run`] is the whole sidecar for a parsed configuration.
 
 pub mod auth;
 pub mod cli;
@@ -13,6 +13,7 @@ pub mod logging;
 pub mod proxy;
 pub mod router;
 mod signals;
+pub mod spool;
 pub mod status;
 pub mod stdio;
 pub mod store;

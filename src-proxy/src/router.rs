@@ -7,7 +7,8 @@
 //! server replays on resumption, which are recognised by their SSE id and dropped.
 
 use crate::jsonrpc::ServerMessage;
-use crate::stdio::Outbox;
+use crate::spool::Spooled;
+use crate::stdio::{Outbox, Outgoing};
 use crate::transport::{Delivered, Sink};
 use bytes::Bytes;
 use std::collections::hash_map::RandomState;
@@ -77,7 +78,7 @@ impl Router {
     }
 
     /// Answers `id` with the message `answer` builds, unless it was answered already.
-    pub fn answer(&self, id: &[u8], answer: impl FnOnce() -> Bytes) -> bool {
+    pub fn answer<M: Into<Outgoing>>(&self, id: &[u8], answer: impl FnOnce() -> M) -> bool {
         let Some(token) = self.pending.lock().expect("poisoned").remove(id) else {
             return false;
         };
@@ -99,9 +100,10 @@ impl Router {
     }
 }
 
-impl Sink for Router {
-    fn deliver(&self, message: Bytes, event_id: Option<&str>) -> Delivered {
-        match ServerMessage::classify(&message) {
+impl Router {
+    /// Writes a classified server message, or drops it (a replay, or a response nobody awaits).
+    fn route<M: Into<Outgoing>>(&self, shape: Option<ServerMessage>, message: M, event_id: Option<&str>) -> Delivered {
+        match shape {
             Some(ServerMessage::Response { id }) => {
                 if self.answer(&id, || message) {
                     Delivered::Answered(id)
@@ -125,6 +127,16 @@ impl Sink for Router {
                 Delivered::Invalid
             }
         }
+    }
+}
+
+impl Sink for Router {
+    fn deliver(&self, message: Bytes, event_id: Option<&str>) -> Delivered {
+        self.route(ServerMessage::classify(&message), message, event_id)
+    }
+
+    fn deliver_spooled(&self, shape: Option<ServerMessage>, message: Spooled, event_id: Option<&str>) -> Delivered {
+        self.route(shape, message, event_id)
     }
 
     fn session_started(&self) {

@@ -1,9 +1,10 @@
 //! The stdio side: newline-delimited JSON-RPC in, one writer task out.
 //!
 //! stdin is read as raw `Bytes` lines (no UTF-8 or JSON work here); stdout has exactly one owner,
-//! [`write_lines`], fed whole messages through an [`Outbox`], so lines never interleave. Nothing but
-//! MCP messages is ever written to stdout.
+//! [`write_lines`], fed whole messages (in memory, or spooled to a file) through an [`Outbox`], so
+//! lines never interleave. Nothing but MCP messages is ever written to stdout.
 
+use crate::spool::Spooled;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use std::io;
@@ -23,7 +24,7 @@ impl Decoder for LineCodec {
     type Error = io::Error;
 
     fn decode(&mut self, buf: &mut BytesMut) -> io::Result<Option<Bytes>> {
-        match buf[self.scanned..].iter().position(|&b| b == b'\n') {
+        match memchr::memchr(b'\n', &buf[self.scanned..]) {
             Some(offset) => {
                 let end = self.scanned + offset;
                 self.scanned = 0;
@@ -81,25 +82,47 @@ pub fn process_stdout() -> Box<dyn AsyncWrite + Send + Unpin> {
     Box::new(tokio::io::stdout())
 }
 
+/// One message for stdout, without its newline.
+#[derive(Debug)]
+pub enum Outgoing {
+    Line(Bytes),
+    Spooled(Spooled),
+}
+
+impl From<Bytes> for Outgoing {
+    fn from(line: Bytes) -> Self {
+        Self::Line(line)
+    }
+}
+
+impl From<Spooled> for Outgoing {
+    fn from(spooled: Spooled) -> Self {
+        Self::Spooled(spooled)
+    }
+}
+
 /// A handle for writing whole messages to stdout; cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Outbox(mpsc::UnboundedSender<Bytes>);
+pub struct Outbox(mpsc::UnboundedSender<Outgoing>);
 
 impl Outbox {
-    /// Queues one message (without newline). Messages sent after the writer ended are dropped.
-    pub fn send(&self, message: Bytes) {
-        let _ = self.0.send(message);
+    /// Queues one message. Messages sent after the writer ended are dropped.
+    pub fn send(&self, message: impl Into<Outgoing>) {
+        let _ = self.0.send(message.into());
     }
 }
 
 /// The receiving end, for [`write_lines`].
-pub struct OutboxReceiver(mpsc::UnboundedReceiver<Bytes>);
+pub struct OutboxReceiver(mpsc::UnboundedReceiver<Outgoing>);
 
 impl OutboxReceiver {
-    /// The next queued message, if any; for unit tests of the message producers.
+    /// The next queued in-memory message, if any; for unit tests of the message producers.
     #[cfg(test)]
     pub fn try_recv_for_tests(&mut self) -> Option<Bytes> {
-        self.0.try_recv().ok()
+        match self.0.try_recv().ok()? {
+            Outgoing::Line(line) => Some(line),
+            Outgoing::Spooled(spooled) => Some(spooled.into_bytes().expect("spool readable")),
+        }
     }
 }
 
@@ -112,16 +135,32 @@ pub fn outbox() -> (Outbox, OutboxReceiver) {
 /// [`Outbox`] is dropped and the queue is empty, or with the first write error (a closed stdout).
 pub async fn write_lines<W: AsyncWrite + Unpin>(mut queue: OutboxReceiver, output: W) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(64 * 1024, output);
+    let mut piece = Vec::new();
     while let Some(message) = queue.0.recv().await {
-        out.write_all(&message).await?;
-        out.write_all(b"\n").await?;
+        write_line(&mut out, message, &mut piece).await?;
         while let Ok(message) = queue.0.try_recv() {
-            out.write_all(&message).await?;
-            out.write_all(b"\n").await?;
+            write_line(&mut out, message, &mut piece).await?;
         }
         out.flush().await?;
     }
     out.flush().await
+}
+
+async fn write_line<W: AsyncWrite + Unpin>(out: &mut W, message: Outgoing, piece: &mut Vec<u8>) -> io::Result<()> {
+    match message {
+        Outgoing::Line(line) => out.write_all(&line).await?,
+        Outgoing::Spooled(mut spooled) => {
+            spooled.rewind()?;
+            loop {
+                spooled.read_piece(piece)?;
+                if piece.is_empty() {
+                    break;
+                }
+                out.write_all(piece).await?;
+            }
+        }
+    }
+    out.write_all(b"\n").await
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! OUR OWN FAULT SERVER — not a real MCP implementation. It exists only for faults real servers
 //! cannot be made to produce on demand: a response stream cut off mid-way (then resumable, with a
-//! replay of an event already delivered), a stream cut off with nothing to resume from, a body
-//! that is not JSON, an HTTP 500, and a 202 to a request. Everything else it answers minimally.
+//! replay of an event already delivered), the same cut in the middle of a large answer, a stream
+//! cut off with nothing to resume from, a body that is not JSON, an HTTP 500, and a 202 to a
+//! request. Everything else it answers minimally.
 //!
-//! The fault is chosen by the tool name of a `tools/call`: `drop_then_resume`, `drop_no_id`,
+//! The fault is chosen by the tool name of a `tools/call`: `drop_then_resume`,
+//! `drop_large_then_resume` (its answer's text is [`LARGE_ANSWER_BYTES`] of `y`), `drop_no_id`,
 //! `garbage`, `http500`, `accepted`; any other tool echoes its name. A batch array is answered
 //! with an array (each request's method as its result).
 
@@ -17,14 +19,16 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 const SESSION: &str = "fault-session-1";
+/// The size of the text in the answer of `drop_large_then_resume`.
+pub const LARGE_ANSWER_BYTES: usize = 3 << 20;
 
 #[derive(Default)]
 struct Log {
     /// `Last-Event-ID` of each resumption GET.
     resumed_from: Vec<String>,
     deletes: usize,
-    /// The id of the request that a resumption must answer.
-    pending_call: Option<Value>,
+    /// The id of the request that a resumption must answer, and whether its answer is large.
+    pending_call: Option<(Value, bool)>,
 }
 
 pub struct FaultServer {
@@ -126,10 +130,20 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
             let tool = message.pointer("/params/name").and_then(Value::as_str).unwrap_or("");
             match tool {
                 "drop_then_resume" => {
-                    log.lock().unwrap().pending_call = Some(id);
+                    log.lock().unwrap().pending_call = Some((id, false));
                     return cut_stream(vec![
                         Bytes::from_static(b"retry: 50\n\n"),
                         sse_event(Some("e1"), &log_notification("before the cut")),
+                    ]);
+                }
+                "drop_large_then_resume" => {
+                    // The cut comes a third of the way into the answer's data line.
+                    let answer = sse_event(Some("e2"), &large_answer(&id)).to_vec();
+                    log.lock().unwrap().pending_call = Some((id, true));
+                    return cut_stream(vec![
+                        Bytes::from_static(b"retry: 50\n\n"),
+                        sse_event(Some("e1"), &log_notification("before the cut")),
+                        Bytes::from(answer[..answer.len() / 3].to_vec()),
                     ]);
                 }
                 "drop_no_id" => return cut_stream(vec![Bytes::from_static(b": nothing to resume from\n\n")]),
@@ -167,16 +181,24 @@ async fn on_get(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap) -> Respo
         log.resumed_from.push(last.to_string());
         log.pending_call.take()
     };
-    let Some(id) = pending else {
+    let Some((id, large)) = pending else {
         return Response::builder().status(StatusCode::NOT_FOUND).body(Body::empty()).expect("response");
     };
-    let answer =
-        json!({ "jsonrpc": "2.0", "id": id, "result": { "content": [{ "type": "text", "text": "resumed" }] } });
+    let answer = if large {
+        large_answer(&id)
+    } else {
+        json!({ "jsonrpc": "2.0", "id": id, "result": { "content": [{ "type": "text", "text": "resumed" }] } })
+    };
     let mut body = Vec::new();
     body.extend_from_slice(&sse_event(Some("e1"), &log_notification("before the cut")));
     body.extend_from_slice(&sse_event(Some("e2"), &answer));
     body.extend_from_slice(&sse_event(Some("e2"), &answer));
     Response::builder().header("content-type", "text/event-stream").body(Body::from(body)).expect("response")
+}
+
+fn large_answer(id: &Value) -> Value {
+    let text = "y".repeat(LARGE_ANSWER_BYTES);
+    json!({ "jsonrpc": "2.0", "id": id, "result": { "content": [{ "type": "text", "text": text }] } })
 }
 
 async fn on_delete(State(log): State<Arc<Mutex<Log>>>) -> StatusCode {

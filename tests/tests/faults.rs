@@ -3,7 +3,7 @@
 //! a garbage body, HTTP 500, a 202 to a request, and an unreachable server. Every request still
 //! gets exactly one answer, and the proxy keeps serving.
 
-use mcp_remote_tests::fault_server::FaultServer;
+use mcp_remote_tests::fault_server::{FaultServer, LARGE_ANSWER_BYTES};
 use mcp_remote_tests::sidecar::Sidecar;
 use serde_json::{json, Value};
 
@@ -28,6 +28,24 @@ async fn a_cut_stream_is_resumed_and_nothing_is_delivered_twice() {
     let extra = sidecar.drain_notifications();
     assert!(extra.is_empty(), "replayed messages reached the client: {extra:?}");
     assert_eq!(server.deletes(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_answer_cut_midway_arrives_once_and_whole_after_resumption() {
+    let server = FaultServer::start().await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let response = call(&sidecar, "drop_large_then_resume").await;
+    let text = response["result"]["content"][0]["text"].as_str().unwrap_or_else(|| panic!("no text: {response:.200}"));
+    assert_eq!(text.len(), LARGE_ANSWER_BYTES);
+    assert!(text.bytes().all(|b| b == b'y'));
+    assert_eq!(server.resumed_from(), vec!["e1".to_string()]);
+    assert_eq!(sidecar.next_notification().await["params"]["data"], "before the cut");
+    assert_eq!(call(&sidecar, "still-alive").await["result"]["content"][0]["text"], "still-alive");
+    assert!(sidecar.drain_unmatched().is_empty(), "a duplicate or partial message reached the client");
+    assert!(sidecar.violations().is_empty(), "{:?}", sidecar.violations());
+    assert!(sidecar.close().await.success());
+    assert!(sidecar.drain_notifications().is_empty(), "replayed messages reached the client");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -210,6 +210,37 @@ async fn malformed_lines_get_errors_and_the_proxy_keeps_going() {
     assert!(sidecar.close().await.success());
 }
 
+/// Peak resident memory of a process (VmHWM), in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+    line.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).expect("kB") * 1024
+}
+
+/// Results above the spool threshold arrive whole and on one line, in both response modes, and
+/// the proxy does not hold them in memory (its peak grows by far less than a result).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_results_arrive_whole_without_growing_the_proxy() {
+    const LARGE: usize = 12 << 20;
+    for mode in [Mode::Stateful, Mode::StatelessJson] {
+        let server = rmcp_server::start(mode).await;
+        let mut sidecar = Sidecar::spawn(&server.url);
+        sidecar.initialize().await;
+        assert_eq!(sidecar.call_tool("blob", json!({ "bytes": 1000 })).await.len(), 1000);
+        let before = peak_rss(sidecar.pid());
+        for bytes in [300_000, LARGE, 100_000] {
+            let text = sidecar.call_tool("blob", json!({ "bytes": bytes })).await;
+            assert_eq!(text.len(), bytes, "{mode:?}");
+            assert!(text.bytes().all(|b| b == b'x'), "{mode:?}");
+        }
+        let grown = peak_rss(sidecar.pid()).saturating_sub(before);
+        assert!(grown < (LARGE / 4) as u64, "{mode:?}: peak memory grew by {grown} bytes for a {LARGE}-byte result");
+        assert_eq!(sidecar.call_tool("echo", json!({ "message": "after" })).await, "after");
+        assert!(sidecar.violations().is_empty(), "{:?}", sidecar.violations());
+        assert!(sidecar.close().await.success());
+    }
+}
+
 async fn stateless_round_trip(mode: Mode) {
     let server = rmcp_server::start(mode).await;
     let mut sidecar = Sidecar::spawn(&server.url);

@@ -34,6 +34,14 @@ pub trait Sink: Send + Sync + 'static {
     /// servers may replay events on resumption, and a message already delivered must not be again.
     fn deliver(&self, message: Bytes, event_id: Option<&str>) -> Delivered;
 
+    /// Takes one large message held in a file, classified as `shape` while it was spooled.
+    fn deliver_spooled(
+        &self,
+        shape: Option<crate::jsonrpc::ServerMessage>,
+        message: crate::spool::Spooled,
+        event_id: Option<&str>,
+    ) -> Delivered;
+
     /// A new session began: event ids of the old one mean nothing any more.
     fn session_started(&self) {}
 }
@@ -77,6 +85,9 @@ pub enum TransportError {
     /// The server's body is not what its Content-Type promised.
     #[error("the server sent an invalid response: {0}")]
     InvalidResponse(String),
+    /// A large message could not be held in a temporary file.
+    #[error("cannot hold a large message from the server: {0}")]
+    Spool(#[source] std::io::Error),
     /// The proxy is shutting down.
     #[error("mcp-remote is shutting down")]
     ShuttingDown,

@@ -1,9 +1,10 @@
 //! Incremental Server-Sent Events parser (the WHATWG `text/event-stream` rules).
 //!
 //! Fed raw chunks as they arrive, it yields events whose `data` shares the chunk buffers when the
-//! event has a single `data:` line, so a large JSON-RPC message is never copied on its way to stdout.
-//! It tracks the last event id (also of events with empty data, the "priming" events of MCP) and the
-//! server's `retry:` hint. It does no I/O.
+//! event has a single `data:` line, so a message is not copied on its way to stdout. The data of a
+//! large event can be taken out in pieces while it arrives ([`SseParser::take_data_piece`]), so no
+//! message has to be held whole. It tracks the last event id (also of events with empty data, the
+//! "priming" events of MCP) and the server's `retry:` hint. It does no I/O.
 
 use bytes::{Bytes, BytesMut};
 use std::time::Duration;
@@ -20,6 +21,8 @@ pub struct SseEvent {
     pub data: Bytes,
     /// The event carried its own `id:` field (now [`SseParser::last_event_id`]).
     pub has_id: bool,
+    /// The start of the data was handed out by [`SseParser::take_data_piece`]; `data` is the rest.
+    pub continued: bool,
 }
 
 /// The stream broke the format in a way that cannot be recovered.
@@ -40,6 +43,10 @@ pub struct SseParser {
     pending_id: Option<String>,
     last_event_id: Option<String>,
     retry: Option<Duration>,
+    /// Part of the current event's data was handed out.
+    handed_out: bool,
+    /// The buffer starts inside a `data:` line whose beginning was handed out.
+    line_continues: bool,
 }
 
 impl SseParser {
@@ -75,6 +82,16 @@ impl SseParser {
         self.buffer.extend_from_slice(chunk);
     }
 
+    /// How many leading bytes of `chunk` continue a data line whose beginning was handed out by
+    /// [`SseParser::take_data_piece`], when nothing else is buffered: the caller can store them
+    /// with the pieces and feed only the rest, so a large message is not copied through the parser.
+    pub fn continuing_data(&self, chunk: &[u8]) -> usize {
+        if !self.line_continues || !self.buffer.is_empty() {
+            return 0;
+        }
+        memchr::memchr2(b'\n', b'\r', chunk).unwrap_or(chunk.len())
+    }
+
     /// Returns the next complete event, if the data fed so far holds one.
     pub fn next_event(&mut self) -> Result<Option<SseEvent>, LineTooLong> {
         while let Some(line) = self.next_line()? {
@@ -87,7 +104,7 @@ impl SseParser {
 
     fn next_line(&mut self) -> Result<Option<Bytes>, LineTooLong> {
         let unscanned = &self.buffer[self.scanned..];
-        let Some(offset) = unscanned.iter().position(|&b| b == b'\n' || b == b'\r') else {
+        let Some(offset) = memchr::memchr2(b'\n', b'\r', unscanned) else {
             self.scanned = self.buffer.len();
             if self.buffer.len() > MAX_LINE {
                 return Err(LineTooLong);
@@ -111,7 +128,61 @@ impl SseParser {
         Ok(Some(line.freeze()))
     }
 
+    /// When the event being received has at least `min` bytes of data held (complete `data:` lines
+    /// and the unfinished line), returns them, so a caller can store a large message elsewhere as
+    /// it arrives. The event, once complete, comes with `continued` set and only the rest of its
+    /// data. Call it after [`SseParser::next_event`] has returned `None`.
+    pub fn take_data_piece(&mut self, min: usize) -> Option<Bytes> {
+        let line_value_start = if self.line_continues {
+            Some(0)
+        } else if self.buffer.starts_with(b"data:") && self.buffer.len() > 5 {
+            Some(if self.buffer[5] == b' ' { 6 } else { 5 })
+        } else {
+            None
+        };
+        let held_lines = match (&self.data_joined, &self.data_first) {
+            (Some(joined), _) => Some(joined.len()),
+            (None, Some(first)) => Some(first.len()),
+            (None, None) => None,
+        };
+        let line_len = line_value_start.map_or(0, |start| self.buffer.len() - start);
+        if held_lines.unwrap_or(0) + line_len < min {
+            return None;
+        }
+        let newline_before_line = !self.line_continues && (held_lines.is_some() || self.handed_out);
+        let line = line_value_start.map(|start| {
+            let _ = self.buffer.split_to(start);
+            self.scanned = 0;
+            self.buffer.split().freeze()
+        });
+        let piece = match (self.data_joined.take(), self.data_first.take(), line) {
+            (None, None, Some(line)) if !newline_before_line => line,
+            (joined, first, line) => {
+                let mut piece = joined.unwrap_or_else(|| BytesMut::from(&first.unwrap_or_default()[..]));
+                if let Some(line) = line {
+                    if newline_before_line {
+                        piece.extend_from_slice(b"\n");
+                    }
+                    piece.extend_from_slice(&line);
+                }
+                piece.freeze()
+            }
+        };
+        self.line_continues = line_value_start.is_some();
+        self.handed_out = true;
+        Some(piece)
+    }
+
     fn process_line(&mut self, line: Bytes) -> Option<SseEvent> {
+        if self.line_continues {
+            // The end of a data line whose beginning was handed out: no field name, no join.
+            self.line_continues = false;
+            match &mut self.data_joined {
+                Some(joined) => joined.extend_from_slice(&line),
+                None => self.data_first = Some(line),
+            }
+            return None;
+        }
         if line.is_empty() {
             return self.dispatch();
         }
@@ -151,6 +222,12 @@ impl SseParser {
             joined.extend_from_slice(b"\n");
             joined.extend_from_slice(&value);
             self.data_joined = Some(joined);
+        } else if self.handed_out {
+            // The first line held after a hand-out still follows the data handed out.
+            let mut joined = BytesMut::with_capacity(1 + value.len());
+            joined.extend_from_slice(b"\n");
+            joined.extend_from_slice(&value);
+            self.data_joined = Some(joined);
         } else {
             self.data_first = Some(value);
         }
@@ -162,12 +239,14 @@ impl SseParser {
             self.last_event_id = Some(id);
         }
         let event_type = self.event_type.take().filter(|t| t != "message");
+        let continued = std::mem::take(&mut self.handed_out);
         let data = match (self.data_joined.take(), self.data_first.take()) {
             (Some(joined), _) => joined.freeze(),
             (None, Some(first)) => first,
+            (None, None) if continued => Bytes::new(),
             (None, None) => return None,
         };
-        Some(SseEvent { event_type, data, has_id })
+        Some(SseEvent { event_type, data, has_id, continued })
     }
 }
 
@@ -255,6 +334,79 @@ mod tests {
         assert!(!event.has_id);
         assert_eq!(parser.last_event_id(), Some("5"));
         assert_eq!(parser.retry(), Some(Duration::from_millis(20)));
+    }
+
+    /// Parses `text` fed `chunk` bytes at a time, taking pieces of at least `min` bytes between
+    /// chunks, and joins each event's pieces back together.
+    fn events_in_pieces(text: &str, chunk: usize, min: usize) -> (Vec<String>, usize) {
+        let mut parser = SseParser::new();
+        let (mut out, mut pieces, mut held) = (Vec::new(), 0, Vec::new());
+        for part in text.as_bytes().chunks(chunk) {
+            parser.feed(part);
+            while let Some(event) = parser.next_event().unwrap() {
+                assert_eq!(event.continued, !held.is_empty());
+                held.extend_from_slice(&event.data);
+                out.push(String::from_utf8(std::mem::take(&mut held)).unwrap());
+            }
+            if let Some(piece) = parser.take_data_piece(min) {
+                pieces += 1;
+                held.extend_from_slice(&piece);
+            }
+        }
+        (out, pieces)
+    }
+
+    /// Like [`events_in_pieces`], but the caller takes each chunk's continuing data itself.
+    fn events_passing_through(text: &str, chunk: usize) -> Vec<String> {
+        let mut parser = SseParser::new();
+        let (mut out, mut held) = (Vec::new(), Vec::new());
+        for part in text.as_bytes().chunks(chunk) {
+            let through = parser.continuing_data(part);
+            held.extend_from_slice(&part[..through]);
+            parser.feed(&part[through..]);
+            while let Some(event) = parser.next_event().unwrap() {
+                held.extend_from_slice(&event.data);
+                out.push(String::from_utf8(std::mem::take(&mut held)).unwrap());
+            }
+            if let Some(piece) = parser.take_data_piece(1) {
+                held.extend_from_slice(&piece);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn data_taken_in_pieces_joins_back_to_the_same_events() {
+        let text = "id: 1\ndata: {\"a\":\"0123456789\"}\n\ndata: x\ndata: yz\ndata:\ndata: w\nid: 2\n\n\
+                    data: {\"b\":1}\r\n\r\n: c\ndata:0123456789abcdef\n\n";
+        let (whole, _) = events(&[text]);
+        let whole: Vec<String> = data(&whole).into_iter().map(str::to_owned).collect();
+        for chunk in 1..text.len() {
+            for min in [1, 2, 5, 9] {
+                let (got, pieces) = events_in_pieces(text, chunk, min);
+                assert_eq!(got, whole, "chunk {chunk} min {min}");
+                if chunk < 8 {
+                    assert!(pieces > 0, "chunk {chunk} min {min}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn continuing_data_can_bypass_the_parser() {
+        let text = "data: {\"a\":\"0123456789abcdef\"}\r\ndata: 2\n\nid: 3\ndata: {\"b\":\"0123456789\"}\n\n";
+        let (whole, _) = events(&[text]);
+        let whole: Vec<String> = data(&whole).into_iter().map(str::to_owned).collect();
+        for chunk in 1..text.len() {
+            assert_eq!(events_passing_through(text, chunk), whole, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_small_event_is_never_split() {
+        let (got, pieces) = events_in_pieces("data: {\"small\":true}\n\n", 4, 1024);
+        assert_eq!(got, vec!["{\"small\":true}"]);
+        assert_eq!(pieces, 0);
     }
 
     #[test]

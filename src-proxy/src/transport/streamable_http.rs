@@ -10,7 +10,9 @@
 use super::sse::SseParser;
 use super::{Delivered, Sink, TokenSource, TransportError};
 use crate::jsonrpc::{self, ClientMessage, Method, ServerMessage};
-use bytes::Bytes;
+use crate::spool::{SpoolWriter, Spooled, SpooledShape, SPOOL_THRESHOLD};
+use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
 use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::{Response, StatusCode, Url};
 use std::sync::{Arc, Mutex, RwLock};
@@ -69,13 +71,29 @@ struct Inner {
 struct Discard;
 
 impl Sink for Discard {
-    fn deliver(&self, message: Bytes, _event_id: Option<&str>) -> Delivered {
-        match ServerMessage::classify(&message) {
+    fn deliver(&self, message: Bytes, event_id: Option<&str>) -> Delivered {
+        self.deliver_spooled_shape(ServerMessage::classify(&message), event_id)
+    }
+
+    fn deliver_spooled(&self, shape: Option<ServerMessage>, _message: Spooled, event_id: Option<&str>) -> Delivered {
+        self.deliver_spooled_shape(shape, event_id)
+    }
+}
+
+impl Discard {
+    fn deliver_spooled_shape(&self, shape: Option<ServerMessage>, _event_id: Option<&str>) -> Delivered {
+        match shape {
             Some(ServerMessage::Response { id }) => Delivered::Answered(id),
             Some(ServerMessage::Other) => Delivered::Dropped,
             None => Delivered::Invalid,
         }
     }
+}
+
+/// A message body as received: in memory, or spooled to a file when it is large.
+enum Received {
+    InMemory(Bytes),
+    Spooled(Spooled),
 }
 
 impl StreamableHttp {
@@ -220,7 +238,7 @@ impl Inner {
         if is_event_stream(&response) {
             exchange.read_event_stream(response, &session).await?;
         } else {
-            let body = self.cancellable(response.bytes()).await??;
+            let body = self.cancellable(read_body(response)).await??;
             exchange.take_body(body);
         }
         if exchange.invalid && exchange.unanswered > 0 {
@@ -331,8 +349,8 @@ impl Inner {
                     parser.restart();
                     let mut delivered = 0usize;
                     let pumped = tokio::select! {
-                        pumped = pump(response, &mut parser, |data, event_id| {
-                            delivered += deliver_each(&*self.sink, data, event_id, |_| {});
+                        pumped = pump(response, &mut parser, |message, event_id| {
+                            delivered += deliver_each(&*self.sink, message, event_id, |_| {});
                             false
                         }) => pumped,
                         () = token.cancelled() => return,
@@ -390,13 +408,13 @@ struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
-    fn take(&mut self, data: Bytes, event_id: Option<&str>) {
+    fn take(&mut self, message: Received, event_id: Option<&str>) {
         let initializing = self.message.method == Method::Initialize;
         let ids = self.message.request_ids.as_slice();
         let inner = self.inner;
         let mut answered = 0;
         let mut invalid = false;
-        deliver_each(self.sink, data, event_id, |outcome| match outcome {
+        deliver_each(self.sink, message, event_id, |outcome| match outcome {
             Outcome::Before(message) if initializing => {
                 if let Some(version) = jsonrpc::negotiated_protocol_version(message) {
                     inner.set_protocol_version(&version);
@@ -411,8 +429,8 @@ impl Exchange<'_> {
         self.invalid |= invalid;
     }
 
-    fn take_body(&mut self, body: Bytes) {
-        if body.iter().all(u8::is_ascii_whitespace) {
+    fn take_body(&mut self, body: Received) {
+        if matches!(&body, Received::InMemory(bytes) if bytes.iter().all(u8::is_ascii_whitespace)) {
             return;
         }
         self.take(body, None);
@@ -425,9 +443,9 @@ impl Exchange<'_> {
         let mut response = response;
         let mut attempts = 0u32;
         loop {
-            let pumped = pump(response, &mut parser, |data, event_id| {
+            let pumped = pump(response, &mut parser, |message, event_id| {
                 attempts = 0;
-                self.take(data, event_id);
+                self.take(message, event_id);
                 self.unanswered == 0
             })
             .await;
@@ -465,9 +483,34 @@ enum Outcome<'a> {
     After(&'a Delivered),
 }
 
-/// Hands `data` to the sink, splitting a batch array into its messages. Returns how many messages
-/// the sink took; `observe` sees each message before delivery and each result after.
-fn deliver_each(sink: &dyn Sink, data: Bytes, event_id: Option<&str>, mut observe: impl FnMut(Outcome<'_>)) -> usize {
+/// Hands `message` to the sink, splitting a batch array into its messages. Returns how many
+/// messages the sink took; `observe` sees each in-memory message before delivery and each result
+/// after.
+fn deliver_each(
+    sink: &dyn Sink,
+    message: Received,
+    event_id: Option<&str>,
+    mut observe: impl FnMut(Outcome<'_>),
+) -> usize {
+    let data = match message {
+        Received::InMemory(data) => data,
+        Received::Spooled(spooled) => match spooled.shape().clone() {
+            SpooledShape::Message(shape) => {
+                let delivered = sink.deliver_spooled(shape, spooled, event_id);
+                observe(Outcome::After(&delivered));
+                return usize::from(matches!(delivered, Delivered::Answered(_) | Delivered::Forwarded));
+            }
+            // Batches left the protocol in 2025-06-18; a large one is split in memory.
+            SpooledShape::Batch => match spooled.into_bytes() {
+                Ok(data) => data,
+                Err(error) => {
+                    warn!(%error, "cannot read back a spooled batch");
+                    observe(Outcome::After(&Delivered::Invalid));
+                    return 0;
+                }
+            },
+        },
+    };
     let data = jsonrpc::single_line(data);
     if data.first() != Some(&b'[') {
         // The common case, one message: no batch bookkeeping on the hot path.
@@ -497,31 +540,102 @@ fn deliver_one(
 /// Feeds a streaming body through the SSE parser, calling `on_message` with each non-empty
 /// `message` event and its id; stops early when `on_message` returns true. The rest of the body
 /// is then read in the background (servers end the stream right after the answer), so the
-/// keep-alive connection goes back to the pool instead of being dropped half-read.
+/// keep-alive connection goes back to the pool instead of being dropped half-read. Events larger
+/// than [`SPOOL_THRESHOLD`] are spooled as they arrive.
 async fn pump(
     mut response: Response,
     parser: &mut SseParser,
-    mut on_message: impl FnMut(Bytes, Option<&str>) -> bool,
+    mut on_message: impl FnMut(Received, Option<&str>) -> bool,
 ) -> Result<(), TransportError> {
+    let mut spool: Option<SpoolWriter> = None;
     loop {
         let Some(chunk) = response.chunk().await? else {
             return Ok(());
         };
-        parser.feed(&chunk);
+        let mut rest = &chunk[..];
+        if let Some(writer) = &mut spool {
+            let through = parser.continuing_data(rest);
+            writer.push(&rest[..through]).map_err(TransportError::Spool)?;
+            rest = &rest[through..];
+        }
+        parser.feed(rest);
         while let Some(event) = parser.next_event().map_err(|e| TransportError::InvalidResponse(e.to_string()))? {
-            if event.event_type.is_some() || event.data.iter().all(u8::is_ascii_whitespace) {
+            let message = match spool.take() {
+                Some(mut writer) if event.continued => {
+                    writer.push(&event.data).map_err(TransportError::Spool)?;
+                    Received::Spooled(writer.finish())
+                }
+                _ if event.data.iter().all(u8::is_ascii_whitespace) => continue,
+                _ => Received::InMemory(event.data),
+            };
+            if event.event_type.is_some() {
                 continue;
             }
             let event_id = if event.has_id { parser.last_event_id() } else { None };
-            if on_message(event.data, event_id) {
-                tokio::spawn(async move {
-                    let rest = async { while let Ok(Some(_)) = response.chunk().await {} };
-                    let _ = tokio::time::timeout(DRAIN_TIMEOUT, rest).await;
-                });
+            if on_message(message, event_id) {
+                drain_in_background(response);
                 return Ok(());
             }
         }
+        // Once an event is being spooled, whatever of it has arrived goes to the file at once.
+        let piece_size = if spool.is_some() { 1 } else { SPOOL_THRESHOLD };
+        if let Some(piece) = parser.take_data_piece(piece_size) {
+            let writer = match &mut spool {
+                Some(writer) => writer,
+                None => spool.insert(SpoolWriter::new().map_err(TransportError::Spool)?),
+            };
+            writer.push(&piece).map_err(TransportError::Spool)?;
+        }
     }
+}
+
+/// Reads an `application/json` body: shared with the HTTP buffers when it comes in one piece,
+/// spooled once it passes [`SPOOL_THRESHOLD`].
+async fn read_body(mut response: Response) -> Result<Received, TransportError> {
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    let mut spool: Option<SpoolWriter> = None;
+    while let Some(chunk) = response.chunk().await? {
+        if let Some(writer) = &mut spool {
+            writer.push(&chunk).map_err(TransportError::Spool)?;
+            continue;
+        }
+        if let Some(first) = first.take() {
+            joined.extend_from_slice(&first);
+        }
+        if joined.is_empty() {
+            first = Some(chunk);
+            continue;
+        }
+        joined.extend_from_slice(&chunk);
+        if joined.len() > SPOOL_THRESHOLD {
+            let mut writer = SpoolWriter::new().map_err(TransportError::Spool)?;
+            writer.push(&joined).map_err(TransportError::Spool)?;
+            joined = BytesMut::new();
+            spool = Some(writer);
+        }
+    }
+    Ok(match (spool, first) {
+        (Some(writer), _) => Received::Spooled(writer.finish()),
+        (None, Some(first)) => Received::InMemory(first),
+        (None, None) => Received::InMemory(joined.freeze()),
+    })
+}
+
+/// Reads what is left of an answered body so its connection can be reused. Usually the end is
+/// already buffered, and no task is needed.
+fn drain_in_background(mut response: Response) {
+    loop {
+        match response.chunk().now_or_never() {
+            Some(Ok(Some(_))) => continue,
+            Some(_) => return,
+            None => break,
+        }
+    }
+    tokio::spawn(async move {
+        let rest = async { while let Ok(Some(_)) = response.chunk().await {} };
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, rest).await;
+    });
 }
 
 fn is_event_stream(response: &Response) -> bool {

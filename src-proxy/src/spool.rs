@@ -1,0 +1,382 @@
+//! Large server messages, held in an anonymous temporary file instead of memory.
+//!
+//! A tool result can be tens of megabytes (images, files); a sidecar that lives all day should not
+//! grow by that much for each one. Once a message passes [`SPOOL_THRESHOLD`] bytes the transport
+//! appends the rest of it to a [`SpoolWriter`], which classifies it on the way through with a
+//! scanner of the top-level object's keys (no tree, no second pass), and flattens line breaks so it
+//! fits on one stdout line. The finished [`Spooled`] message is routed like any other and copied to
+//! stdout in pieces. The file is deleted when it is dropped (or by the OS if the process dies), and
+//! only this process can open it.
+//!
+//! Writes go to the page cache, and the copy to stdout reads them back from there; both are plain
+//! blocking calls, each on at most [`COPY_PIECE`] bytes.
+
+use crate::jsonrpc::ServerMessage;
+use bytes::Bytes;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+/// Messages larger than this are spooled; smaller ones stay in memory, shared with the HTTP body.
+pub const SPOOL_THRESHOLD: usize = 256 * 1024;
+/// How much of a spooled message is copied to stdout at a time.
+pub const COPY_PIECE: usize = 64 * 1024;
+/// A server that sends more than this as one message is faulty; the spool does not fill the disk.
+pub const MAX_MESSAGE: u64 = 256 * 1024 * 1024;
+
+/// A message being spooled.
+pub struct SpoolWriter {
+    file: File,
+    len: u64,
+    scanner: Scanner,
+    flattened: Vec<u8>,
+}
+
+impl SpoolWriter {
+    pub fn new() -> io::Result<Self> {
+        Ok(Self { file: tempfile::tempfile()?, len: 0, scanner: Scanner::default(), flattened: Vec::new() })
+    }
+
+    /// Appends the next bytes of the message.
+    pub fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.len + bytes.len() as u64 > MAX_MESSAGE {
+            return Err(io::Error::other(format!("a message is larger than {} MiB", MAX_MESSAGE >> 20)));
+        }
+        self.scanner.scan(bytes);
+        let bytes = if memchr::memchr2(b'\n', b'\r', bytes).is_some() {
+            // Raw line breaks can only be whitespace between JSON tokens.
+            self.flattened.clear();
+            self.flattened.extend(bytes.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
+            &self.flattened[..]
+        } else {
+            bytes
+        };
+        self.file.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    pub fn finish(self) -> Spooled {
+        Spooled { file: self.file, len: self.len, shape: self.scanner.shape() }
+    }
+}
+
+/// A complete spooled message.
+#[derive(Debug)]
+pub struct Spooled {
+    file: File,
+    len: u64,
+    shape: SpooledShape,
+}
+
+/// What a spooled message turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpooledShape {
+    /// One message, classified; `None` when it is not a JSON-RPC message.
+    Message(Option<ServerMessage>),
+    /// A JSON array: a batch, which is read back and split in memory.
+    Batch,
+}
+
+impl Spooled {
+    pub fn shape(&self) -> &SpooledShape {
+        &self.shape
+    }
+
+    /// Reads the whole message back into memory.
+    pub fn into_bytes(mut self) -> io::Result<Bytes> {
+        let mut all = Vec::with_capacity(self.len as usize);
+        self.file.seek(SeekFrom::Start(0))?;
+        self.file.read_to_end(&mut all)?;
+        Ok(Bytes::from(all))
+    }
+
+    /// Positions the file at the start, for [`Spooled::read_piece`].
+    pub fn rewind(&mut self) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(0)).map(|_| ())
+    }
+
+    /// Reads the next piece into `buf` (cleared first); empty at the end.
+    pub fn read_piece(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        buf.clear();
+        (&mut self.file).take(COPY_PIECE as u64).read_to_end(buf).map(|_| ())
+    }
+}
+
+/// Where the scanner is in the JSON text, as far as the top-level object's keys go.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Before the first byte of the value.
+    #[default]
+    Start,
+    /// Inside the top-level object, before a key.
+    Key,
+    /// After a top-level key, before its colon.
+    Colon,
+    /// After the colon, before the value.
+    Value,
+    /// Inside or after a top-level value, before `,` or `}`.
+    Next,
+    /// After the top-level object closed.
+    End,
+}
+
+/// Follows the top-level keys of a JSON object as its bytes stream past: which of `id`, `method`,
+/// `result` and `error` it has, and the raw text of a scalar `id`. It checks structure (nesting,
+/// strings, one top-level object), not every token; the client parses the message anyway.
+#[derive(Debug, Default)]
+struct Scanner {
+    expect: Expect,
+    /// Nesting inside the top-level object's values.
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// A top-level key being read (kept only while it is short enough to matter).
+    key: Vec<u8>,
+    /// The top-level key whose value comes next.
+    current: Field,
+    /// The raw text of the `id` value being read.
+    id_text: Vec<u8>,
+    id: Option<Vec<u8>>,
+    has_method: bool,
+    has_outcome: bool,
+    batch: bool,
+    broken: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    #[default]
+    Other,
+    Id,
+    Method,
+    Outcome,
+}
+
+/// The longest key the scanner needs to recognise.
+const LONGEST_KEY: usize = 8;
+/// A longer id is not one a client sent.
+const LONGEST_ID: usize = 1024;
+
+impl Scanner {
+    fn scan(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.broken || self.batch {
+                return;
+            }
+            if self.in_string && !self.escaped && !self.keeps_string() {
+                // Most of a large message is string content: skip to what can end or escape it.
+                match memchr::memchr2(b'"', b'\\', bytes) {
+                    Some(at) => bytes = &bytes[at..],
+                    None => return,
+                }
+            }
+            self.step(bytes[0]);
+            bytes = &bytes[1..];
+        }
+    }
+
+    /// Whether the bytes of the current string are kept (a top-level key, or a string id).
+    fn keeps_string(&self) -> bool {
+        self.expect == Expect::Key || (self.current == Field::Id && self.depth == 0)
+    }
+
+    fn step(&mut self, b: u8) {
+        if self.in_string {
+            self.string_byte(b);
+            return;
+        }
+        if b.is_ascii_whitespace() {
+            if self.expect == Expect::Next && self.depth == 0 {
+                self.end_scalar();
+            }
+            return;
+        }
+        match self.expect {
+            Expect::Start => match b {
+                b'{' => self.expect = Expect::Key,
+                b'[' => self.batch = true,
+                _ => self.broken = true,
+            },
+            Expect::Key => match b {
+                b'"' => {
+                    self.in_string = true;
+                    self.key.clear();
+                }
+                b'}' => self.expect = Expect::End,
+                _ => self.broken = true,
+            },
+            Expect::Colon => match b {
+                b':' => self.expect = Expect::Value,
+                _ => self.broken = true,
+            },
+            Expect::Value => {
+                self.expect = Expect::Next;
+                match self.current {
+                    Field::Method => self.has_method = true,
+                    Field::Outcome => self.has_outcome = true,
+                    Field::Id | Field::Other => {}
+                }
+                self.id_text.clear();
+                self.value_byte(b);
+            }
+            Expect::Next => self.value_byte(b),
+            Expect::End => self.broken = true,
+        }
+    }
+
+    /// A byte of a top-level value (or the `,`/`}` after it), outside strings.
+    fn value_byte(&mut self, b: u8) {
+        match b {
+            b'"' => {
+                self.in_string = true;
+                self.keep_id_byte(b);
+            }
+            b'{' | b'[' => {
+                self.depth += 1;
+                self.current = Field::Other; // an object or array id is no id
+            }
+            b'}' | b']' if self.depth > 0 => self.depth -= 1,
+            b',' if self.depth == 0 => {
+                self.end_scalar();
+                self.expect = Expect::Key;
+            }
+            b'}' if self.depth == 0 => {
+                self.end_scalar();
+                self.expect = Expect::End;
+            }
+            b']' => self.broken = true,
+            _ => self.keep_id_byte(b),
+        }
+    }
+
+    fn string_byte(&mut self, b: u8) {
+        let in_key = self.expect == Expect::Key;
+        if self.escaped {
+            self.escaped = false;
+        } else if b == b'\\' {
+            self.escaped = true;
+        } else if b == b'"' {
+            self.in_string = false;
+            if in_key {
+                self.current = match &self.key[..] {
+                    b"id" => Field::Id,
+                    b"method" => Field::Method,
+                    b"result" | b"error" => Field::Outcome,
+                    _ => Field::Other,
+                };
+                self.expect = Expect::Colon;
+                return;
+            }
+        }
+        if in_key {
+            if self.key.len() <= LONGEST_KEY {
+                self.key.push(b);
+            }
+        } else {
+            self.keep_id_byte(b);
+        }
+    }
+
+    fn keep_id_byte(&mut self, b: u8) {
+        if self.current == Field::Id && self.depth == 0 && self.id_text.len() <= LONGEST_ID {
+            self.id_text.push(b);
+        }
+    }
+
+    /// A top-level value ended: keep it if it was the id.
+    fn end_scalar(&mut self) {
+        if self.current == Field::Id && !self.id_text.is_empty() {
+            self.id = (self.id_text.len() <= LONGEST_ID).then(|| std::mem::take(&mut self.id_text));
+        }
+        self.current = Field::Other;
+    }
+
+    fn shape(&self) -> SpooledShape {
+        if self.batch {
+            return SpooledShape::Batch;
+        }
+        if self.broken || self.in_string || self.expect != Expect::End {
+            return SpooledShape::Message(None);
+        }
+        let id = self.id.as_deref().filter(|id| *id != b"null");
+        let shape = match (self.has_method, id) {
+            (true, _) => Some(ServerMessage::Other),
+            (false, Some(id)) if self.has_outcome => Some(ServerMessage::Response { id: Bytes::copy_from_slice(id) }),
+            (false, _) => None,
+        };
+        SpooledShape::Message(shape)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape_of(pieces: &[&str]) -> SpooledShape {
+        let mut scanner = Scanner::default();
+        for piece in pieces {
+            scanner.scan(piece.as_bytes());
+        }
+        scanner.shape()
+    }
+
+    fn response(id: &str) -> SpooledShape {
+        SpooledShape::Message(Some(ServerMessage::Response { id: Bytes::copy_from_slice(id.as_bytes()) }))
+    }
+
+    #[test]
+    fn responses_with_the_id_anywhere_and_split_anywhere() {
+        let texts = [
+            (r#"{"jsonrpc":"2.0","id":17,"result":{"content":[{"type":"text","text":"a \"q\" } ] {"}]}}"#, "17"),
+            (r#"{ "result" : { "id" : 99 , "method": "x" } , "jsonrpc" : "2.0" , "id" : "abc\"d" }"#, r#""abc\"d""#),
+            ("{\"error\":{\"code\":-1,\"message\":\"m\"},\n\"id\":\n-5\n}", "-5"),
+        ];
+        for (text, id) in texts {
+            for split in 0..text.len() {
+                assert_eq!(shape_of(&[&text[..split], &text[split..]]), response(id), "{text} split at {split}");
+            }
+        }
+    }
+
+    #[test]
+    fn requests_notifications_batches_and_junk() {
+        let other = SpooledShape::Message(Some(ServerMessage::Other));
+        assert_eq!(shape_of(&[r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"id":1}}"#]), other);
+        assert_eq!(shape_of(&[r#"{"jsonrpc":"2.0","id":3,"method":"sampling/createMessage"}"#]), other);
+        assert_eq!(shape_of(&[" [ {\"jsonrpc\":\"2.0\"} ]"]), SpooledShape::Batch);
+        for junk in [
+            r#"{"jsonrpc":"2.0","id":1,"result":{"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":"unterminated}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","id":null,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":{"a":1},"result":{}}"#,
+            r#"{"id":1,"result":{}} {"#,
+            "<html>",
+        ] {
+            assert_eq!(shape_of(&[junk]), SpooledShape::Message(None), "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_spooled_message_is_one_line_and_reads_back_whole() {
+        let mut writer = SpoolWriter::new().unwrap();
+        let text = format!("{{\"jsonrpc\":\"2.0\",\r\n\"id\":1,\"result\":{{\"text\":\"{}\"}}}}", "x".repeat(200_000));
+        for piece in text.as_bytes().chunks(7_919) {
+            writer.push(piece).unwrap();
+        }
+        let mut spooled = writer.finish();
+        assert_eq!(spooled.shape(), &response("1"));
+        spooled.rewind().unwrap();
+        let (mut copied, mut piece) = (Vec::new(), Vec::new());
+        loop {
+            spooled.read_piece(&mut piece).unwrap();
+            if piece.is_empty() {
+                break;
+            }
+            assert!(piece.len() <= COPY_PIECE);
+            copied.extend_from_slice(&piece);
+        }
+        assert_eq!(copied, text.replace(['\r', '\n'], " ").into_bytes());
+        assert_eq!(spooled.into_bytes().unwrap(), copied);
+    }
+}
