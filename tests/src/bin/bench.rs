@@ -3,11 +3,11 @@
 //! release binary driven over stdio as Claude Desktop drives it, interleaved (A B A B …) so
 //! machine drift cancels; with `--compare-npm`, the npm `mcp-remote` as a third column.
 //!
-//! Usage: `bench [--smoke] [--compare-npm] [--json PATH]`. Prints one table and writes JSON
-//! (default `target/bench/bench.json`). `--smoke` runs a few hundred calls and small payloads so CI
+//! Usage: `bench [--smoke] [--compare-npm] [--baseline BINARY] [--json PATH]`. Prints one table and
+//! writes JSON (default `target/bench/bench.json`). `--baseline` adds another `mcp-remote` binary
+//! (say, a build of the previous commit) as a column, for before/after figures from one run. `--smoke` runs a few hundred calls and small payloads so CI
 //! keeps the program alive; it checks no targets.
 
-use bytes::Bytes;
 use mcp_remote::transport::sse::SseParser;
 use mcp_remote_tests::rmcp_server::{self, Mode};
 use serde::Deserialize;
@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{oneshot, Notify};
 
 const PROTOCOL: &str = "2025-11-25";
 
@@ -204,7 +204,7 @@ impl Counter {
 /// A proxy process driven over stdio, as Claude Desktop drives it.
 struct StdioProxy {
     child: Child,
-    stdin: mpsc::UnboundedSender<Bytes>,
+    stdin: tokio::sync::Mutex<ChildStdin>,
     waiters: Arc<Mutex<HashMap<u64, oneshot::Sender<usize>>>>,
     notifications: Arc<Counter>,
     next: AtomicU64,
@@ -221,21 +221,7 @@ impl StdioProxy {
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
-        let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
-        let mut stdin: ChildStdin = child.stdin.take().unwrap();
-        tokio::spawn(async move {
-            while let Some(line) = rx.recv().await {
-                if stdin.write_all(&line).await.is_err() {
-                    return;
-                }
-                while let Ok(more) = rx.try_recv() {
-                    if stdin.write_all(&more).await.is_err() {
-                        return;
-                    }
-                }
-                let _ = stdin.flush().await;
-            }
-        });
+        let stdin: ChildStdin = child.stdin.take().unwrap();
         let waiters: Arc<Mutex<HashMap<u64, oneshot::Sender<usize>>>> = Arc::default();
         let notifications: Arc<Counter> = Arc::default();
         let (w, n) = (Arc::clone(&waiters), Arc::clone(&notifications));
@@ -261,26 +247,27 @@ impl StdioProxy {
                 }
             }
         });
-        Self { child, stdin: tx, waiters, notifications, next: AtomicU64::new(1) }
+        Self { child, stdin: tokio::sync::Mutex::new(stdin), waiters, notifications, next: AtomicU64::new(1) }
     }
 
-    fn send(&self, message: &Value) {
+    /// Writes one line; the caller's own task writes it, as a client with a pipe would.
+    async fn send(&self, message: &Value) {
         let mut line = message.to_string().into_bytes();
         line.push(b'\n');
-        let _ = self.stdin.send(Bytes::from(line));
+        let _ = self.stdin.lock().await.write_all(&line).await;
     }
 
     async fn call(&self, method: &str, params: Value) -> usize {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.waiters.lock().unwrap().insert(id, tx);
-        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })).await;
         tokio::time::timeout(Duration::from_secs(120), rx).await.expect("proxy answer in time").expect("proxy answered")
     }
 
     async fn initialize(&self) {
         self.call("initialize", initialize_params()).await;
-        self.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+        self.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" })).await;
     }
 
     /// Peak resident memory (VmHWM) of the process, in bytes (Linux).
@@ -295,7 +282,7 @@ impl StdioProxy {
 
 enum Subject {
     Direct(Direct),
-    Proxy(StdioProxy),
+    Proxy(Box<StdioProxy>),
 }
 
 impl Subject {
@@ -326,7 +313,7 @@ async fn connect(column: &Column, url: &str, config_dir: &Path) -> Subject {
             args.insert(0, url.to_string());
             let proxy = StdioProxy::spawn(program, &args, config_dir);
             proxy.initialize().await;
-            Subject::Proxy(proxy)
+            Subject::Proxy(Box::new(proxy))
         }
     }
 }
@@ -363,6 +350,28 @@ async fn sequential(subjects: &[Subject], plan: &Plan) -> Vec<Vec<Duration>> {
     samples
 }
 
+/// The floor under any stdio proxy on this machine: the p50 of a request-sized line's round trip
+/// through `cat`, a process that only copies stdin to stdout. A proxied call pays this hop on top
+/// of the direct call.
+async fn pipe_round_trip(round_trips: usize) -> Option<Duration> {
+    let mut cat = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).kill_on_drop(true).spawn().ok()?;
+    let mut stdin = cat.stdin.take()?;
+    let mut stdout = BufReader::new(cat.stdout.take()?);
+    let mut line = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": echo_params(1) }).to_string();
+    line.push('\n');
+    let mut echoed = String::new();
+    let mut samples = Vec::with_capacity(round_trips);
+    for _ in 0..round_trips {
+        let start = Instant::now();
+        stdin.write_all(line.as_bytes()).await.ok()?;
+        echoed.clear();
+        stdout.read_line(&mut echoed).await.ok()?;
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    Some(percentile(&samples, 0.5))
+}
+
 /// Calls per second with `depth` requests in flight.
 async fn throughput(subject: &Subject, depth: usize, calls: usize) -> f64 {
     let next = AtomicU64::new(0);
@@ -393,6 +402,10 @@ struct Report {
     columns: Vec<&'static str>,
     rows: Vec<(String, Vec<f64>, &'static str)>,
     verdicts: Vec<(String, bool, String)>,
+    /// p50 of a line's round trip through `cat`: what a stdio hop alone costs.
+    pipe_round_trip: Option<Duration>,
+    /// The mcp-remote column's peak RSS after each phase, to show what drives it.
+    peak_by_phase: Vec<(String, u64)>,
 }
 
 impl Report {
@@ -402,6 +415,13 @@ impl Report {
 
     fn target(&mut self, name: &str, met: bool, detail: String) {
         self.verdicts.push((name.into(), met, detail));
+    }
+
+    /// Records the peak RSS so far of the mcp-remote column (the second subject).
+    fn note_peak(&mut self, phase: impl Into<String>, subjects: &[Subject]) {
+        if let Some(Subject::Proxy(proxy)) = subjects.get(1) {
+            self.peak_by_phase.push((phase.into(), proxy.peak_rss().unwrap_or(0)));
+        }
     }
 
     fn print(&self) {
@@ -421,6 +441,9 @@ impl Report {
             }
         }
         println!();
+        let phases: Vec<String> =
+            self.peak_by_phase.iter().map(|(phase, bytes)| format!("{phase} {:.1}", *bytes as f64 / 1e6)).collect();
+        println!("mcp-remote peak RSS after each phase (MB): {}", phases.join(" · "));
         for (name, met, detail) in &self.verdicts {
             println!("{} {name}: {detail}", if *met { "MET    " } else { "MISSED " });
         }
@@ -431,6 +454,8 @@ impl Report {
             "columns": self.columns,
             "rows": self.rows.iter().map(|(n, v, u)| json!({ "metric": n, "unit": u, "values": v })).collect::<Vec<_>>(),
             "targets": self.verdicts.iter().map(|(n, m, d)| json!({ "target": n, "met": m, "detail": d })).collect::<Vec<_>>(),
+            "pipe_round_trip_p50_us": self.pipe_round_trip.map(micros),
+            "peak_rss_by_phase": self.peak_by_phase.iter().map(|(p, b)| json!({ "phase": p, "bytes": b })).collect::<Vec<_>>(),
         })
     }
 }
@@ -445,12 +470,9 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let smoke = args.iter().any(|a| a == "--smoke");
     let compare_npm = args.iter().any(|a| a == "--compare-npm");
-    let json_path = args
-        .iter()
-        .position(|a| a == "--json")
-        .and_then(|i| args.get(i + 1))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/bench/bench.json"));
+    let value_of = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).map(PathBuf::from);
+    let json_path = value_of("--json").unwrap_or_else(|| PathBuf::from("target/bench/bench.json"));
+    let baseline = value_of("--baseline");
     let plan = if smoke { Plan::smoke() } else { Plan::full() };
     let binary = mcp_remote_tests::sidecar::binary_path();
     let config_dir = std::env::temp_dir().join(format!("mcp-remote-bench-{}", std::process::id()));
@@ -460,6 +482,10 @@ async fn main() {
         Column { name: "direct", spawn: None },
         Column { name: "mcp-remote", spawn: Some((binary.clone(), vec!["--allow-http".into(), "--silent".into()])) },
     ];
+    if let Some(baseline) = baseline {
+        columns
+            .push(Column { name: "baseline", spawn: Some((baseline, vec!["--allow-http".into(), "--silent".into()])) });
+    }
     if compare_npm {
         match npm_proxy() {
             Some(script) => {
@@ -474,7 +500,7 @@ async fn main() {
             }
         }
     }
-    // The npm proxy takes the URL after its script.
+    let npm = columns.iter().position(|c| c.name.starts_with("npm"));
     let mut report = Report { columns: columns.iter().map(|c| c.name).collect(), ..Report::default() };
     eprintln!("bench: {} against {}", if smoke { "smoke run" } else { "full run" }, binary.display());
 
@@ -488,7 +514,9 @@ async fn main() {
         for s in &subjects {
             s.call("tools/call", echo_params(0)).await; // warm-up
         }
+        report.note_peak(format!("{label} start"), &subjects);
         let samples = sequential(&subjects, &plan).await;
+        report.note_peak(format!("{label} sequential"), &subjects);
         report.row(
             format!("{label}: sequential p50"),
             samples.iter().map(|s| micros(percentile(s, 0.5))).collect(),
@@ -502,10 +530,17 @@ async fn main() {
         if label == "SSE" {
             let (d50, p50) = (percentile(&samples[0], 0.5), percentile(&samples[1], 0.5));
             let allowed = (d50.mul_f64(0.05)).max(Duration::from_micros(30));
+            let floor = pipe_round_trip(plan.sequential).await;
+            report.pipe_round_trip = floor;
             report.target(
                 "p50 added latency ≤ 5% over direct (or ≤ 30 µs)",
                 p50.saturating_sub(d50) <= allowed,
-                format!("added {:.0} µs, allowed {:.0} µs", micros(p50.saturating_sub(d50)), micros(allowed)),
+                format!(
+                    "added {:.0} µs, allowed {:.0} µs; a bare pipe round trip through `cat` takes {} here",
+                    micros(p50.saturating_sub(d50)),
+                    micros(allowed),
+                    floor.map_or("(cat not found)".into(), |f| format!("{:.0} µs", micros(f)))
+                ),
             );
             let (d99, p99) = (percentile(&samples[0], 0.99), percentile(&samples[1], 0.99));
             report.target(
@@ -529,14 +564,15 @@ async fn main() {
                     format!("{:.0}%", 100.0 * rates[1] / rates[0]),
                 );
             }
-            if label == "SSE" && depth == 16 && rates.len() > 2 {
+            if let (Some(npm), "SSE", 16) = (npm, label, depth) {
                 report.target(
                     "≥ 10× the npm proxy's throughput",
-                    rates[1] >= 10.0 * rates[2],
-                    format!("{:.1}×", rates[1] / rates[2]),
+                    rates[1] >= 10.0 * rates[npm],
+                    format!("{:.1}×", rates[1] / rates[npm]),
                 );
             }
             report.row(format!("{label}: throughput, {depth} in flight"), rates, "calls/s");
+            report.note_peak(format!("{label} {depth} in flight"), &subjects);
         }
         for &bytes in &plan.large {
             let mut rates = Vec::new();
@@ -544,6 +580,7 @@ async fn main() {
                 rates.push(large(s, bytes, plan.large_repeats).await);
             }
             report.row(format!("{label}: {} KB results", bytes >> 10), rates, "MB/s");
+            report.note_peak(format!("{label} {} KB results", bytes >> 10), &subjects);
         }
         if mode == Mode::Stateful {
             let mut rates = Vec::new();
@@ -561,6 +598,7 @@ async fn main() {
                 rates.push(f64::from(plan.burst) / start.elapsed().as_secs_f64());
             }
             report.row(format!("{label}: burst of {} notifications", plan.burst), rates, "msgs/s");
+            report.note_peak(format!("{label} burst"), &subjects);
         }
         for (i, s) in subjects.iter().enumerate() {
             if let Subject::Proxy(p) = s {
@@ -593,11 +631,11 @@ async fn main() {
 
     report.row("peak RSS of the proxy (VmHWM)", peak_rss.iter().map(|b| *b as f64 / 1e6).collect(), "MB");
     report.target("peak RSS ≤ 10 MB", peak_rss[1] <= 10_000_000, format!("{:.1} MB", peak_rss[1] as f64 / 1e6));
-    if peak_rss.len() > 2 && peak_rss[2] > 0 {
+    if let Some(npm) = npm.filter(|&npm| peak_rss[npm] > 0) {
         report.target(
             "≤ 1/10 of the npm proxy's RSS",
-            peak_rss[1] * 10 <= peak_rss[2],
-            format!("{:.1}×", peak_rss[2] as f64 / peak_rss[1] as f64),
+            peak_rss[1] * 10 <= peak_rss[npm],
+            format!("{:.1}×", peak_rss[npm] as f64 / peak_rss[1] as f64),
         );
     }
     let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
@@ -627,7 +665,7 @@ async fn connect_ordered(column: &Column, url: &str, config_dir: &Path) -> Subje
             args.insert(1, url.to_string());
             let proxy = StdioProxy::spawn(program, &args, config_dir);
             proxy.initialize().await;
-            Subject::Proxy(proxy)
+            Subject::Proxy(Box::new(proxy))
         }
         _ => connect(column, url, config_dir).await,
     }
