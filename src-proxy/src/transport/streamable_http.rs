@@ -410,6 +410,18 @@ struct Exchange<'a> {
 impl Exchange<'_> {
     fn take(&mut self, message: Received, event_id: Option<&str>) {
         let initializing = self.message.method == Method::Initialize;
+        let message = match message {
+            // The negotiated version is read from the initialize answer, however large it is.
+            Received::Spooled(spooled) if initializing => match spooled.into_bytes() {
+                Ok(bytes) => Received::InMemory(bytes),
+                Err(error) => {
+                    warn!(%error, "cannot read back a spooled answer");
+                    self.invalid = true;
+                    return;
+                }
+            },
+            message => message,
+        };
         let ids = self.message.request_ids.as_slice();
         let inner = self.inner;
         let mut answered = 0;
@@ -452,8 +464,11 @@ impl Exchange<'_> {
             if self.unanswered == 0 {
                 return Ok(());
             }
-            if let Err(error) = pumped {
-                debug!(%error, "response stream broke");
+            match pumped {
+                // Resuming would replay the same message.
+                Err(error @ TransportError::Spool(_)) => return Err(error),
+                Err(error) => debug!(%error, "response stream broke"),
+                Ok(()) => {}
             }
             let Some(last_event_id) = parser.last_event_id().map(str::to_owned) else {
                 return Err(TransportError::StreamEnded);
