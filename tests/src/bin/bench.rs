@@ -276,6 +276,12 @@ impl StdioProxy {
         let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
         line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
     }
+
+    /// CPU time (user and system) the process has used so far (Linux `schedstat`, in ns).
+    fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/schedstat", self.child.id()?)).ok()?;
+        stat.split_whitespace().next()?.parse::<u64>().ok().map(Duration::from_nanos)
+    }
 }
 
 // ---------------------------------------------------------------- subjects
@@ -292,6 +298,26 @@ impl Subject {
             Self::Proxy(p) => p.call(method, params).await,
         }
     }
+
+    /// The proxy process's CPU time so far; the direct client shares the benchmark's process.
+    fn cpu_time(&self) -> Option<Duration> {
+        match self {
+            Self::Direct(_) => None,
+            Self::Proxy(p) => p.cpu_time(),
+        }
+    }
+}
+
+/// Each proxy's CPU time per call between two readings, in µs (0 for the direct client).
+fn cpu_per_call(before: &[Option<Duration>], subjects: &[Subject], calls: usize) -> Vec<f64> {
+    subjects
+        .iter()
+        .zip(before)
+        .map(|(subject, before)| match (subject.cpu_time(), before) {
+            (Some(after), Some(before)) => micros(after.saturating_sub(*before)) / calls as f64,
+            _ => 0.0,
+        })
+        .collect()
 }
 
 struct Column {
@@ -515,7 +541,9 @@ async fn main() {
             s.call("tools/call", echo_params(0)).await; // warm-up
         }
         report.note_peak(format!("{label} start"), &subjects);
+        let cpu_before: Vec<_> = subjects.iter().map(Subject::cpu_time).collect();
         let samples = sequential(&subjects, &plan).await;
+        let cpu_sequential = cpu_per_call(&cpu_before, &subjects, plan.sequential);
         report.note_peak(format!("{label} sequential"), &subjects);
         report.row(
             format!("{label}: sequential p50"),
@@ -549,7 +577,9 @@ async fn main() {
                 format!("{:.2}×", p99.as_secs_f64() / d99.as_secs_f64()),
             );
         }
+        report.row(format!("{label}: proxy CPU per call, sequential"), cpu_sequential, "µs");
         for depth in [16usize, 64] {
+            let cpu_before: Vec<_> = subjects.iter().map(Subject::cpu_time).collect();
             let mut rates = vec![0.0; subjects.len()];
             // Two interleaved halves per subject.
             for _ in 0..2 {
@@ -572,6 +602,10 @@ async fn main() {
                 );
             }
             report.row(format!("{label}: throughput, {depth} in flight"), rates, "calls/s");
+            if depth == 16 {
+                let cpu = cpu_per_call(&cpu_before, &subjects, plan.in_flight_calls);
+                report.row(format!("{label}: proxy CPU per call, 16 in flight"), cpu, "µs");
+            }
             report.note_peak(format!("{label} {depth} in flight"), &subjects);
         }
         for &bytes in &plan.large {
