@@ -156,7 +156,13 @@ where
         let line = match line {
             None => break Ok(Ending::Eof),
             Some(Err(e)) => break Err(RunError::Stdin(e)),
-            Some(Ok(line)) => line,
+            Some(Ok(stdio::Line::Text(line))) => line,
+            Some(Ok(stdio::Line::TooLong)) => {
+                warn!("dropped a line from the client longer than {} MiB", stdio::MAX_LINE >> 20);
+                let message = format!("mcp-remote: a line longer than {} MiB was dropped", stdio::MAX_LINE >> 20);
+                proxy.router.write(jsonrpc::error_response(None, code::PARSE_ERROR, &message, None));
+                continue;
+            }
         };
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;

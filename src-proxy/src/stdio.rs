@@ -12,45 +12,74 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 use tokio_util::codec::{Decoder, FramedRead};
 
+/// The longest line the client may send; a longer one is dropped as it arrives (so memory stays
+/// bounded) and reported once it ends.
+pub const MAX_LINE: usize = 256 * 1024 * 1024;
+
+/// One line of stdin.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    /// The line's bytes, without the line end.
+    Text(Bytes),
+    /// A line longer than the limit, already thrown away.
+    TooLong,
+}
+
 /// Splits a byte stream at `\n`, dropping a trailing `\r`, without copying the line.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LineCodec {
     /// Bytes of the buffer already searched for a newline.
     scanned: usize,
+    max_line: usize,
+    /// The current line passed `max_line`; its bytes are dropped until it ends.
+    discarding: bool,
+}
+
+impl LineCodec {
+    pub fn with_max_line(max_line: usize) -> Self {
+        Self { scanned: 0, max_line, discarding: false }
+    }
 }
 
 impl Decoder for LineCodec {
-    type Item = Bytes;
+    type Item = Line;
     type Error = io::Error;
 
-    fn decode(&mut self, buf: &mut BytesMut) -> io::Result<Option<Bytes>> {
-        match memchr::memchr(b'\n', &buf[self.scanned..]) {
-            Some(offset) => {
-                let end = self.scanned + offset;
+    fn decode(&mut self, buf: &mut BytesMut) -> io::Result<Option<Line>> {
+        let Some(offset) = memchr::memchr(b'\n', &buf[self.scanned..]) else {
+            self.scanned = buf.len();
+            if self.discarding || buf.len() > self.max_line {
+                self.discarding = true;
+                buf.clear();
                 self.scanned = 0;
-                let mut line = buf.split_to(end + 1);
-                line.truncate(if end > 0 && line[end - 1] == b'\r' { end - 1 } else { end });
-                Ok(Some(line.freeze()))
             }
-            None => {
-                self.scanned = buf.len();
-                Ok(None)
-            }
+            return Ok(None);
+        };
+        let end = self.scanned + offset;
+        self.scanned = 0;
+        let mut line = buf.split_to(end + 1);
+        if std::mem::take(&mut self.discarding) || end > self.max_line {
+            return Ok(Some(Line::TooLong));
         }
+        line.truncate(if end > 0 && line[end - 1] == b'\r' { end - 1 } else { end });
+        Ok(Some(Line::Text(line.freeze())))
     }
 
-    fn decode_eof(&mut self, buf: &mut BytesMut) -> io::Result<Option<Bytes>> {
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> io::Result<Option<Line>> {
         if let Some(line) = self.decode(buf)? {
             return Ok(Some(line));
         }
         self.scanned = 0;
-        Ok((!buf.is_empty()).then(|| buf.split().freeze()))
+        if std::mem::take(&mut self.discarding) {
+            return Ok(Some(Line::TooLong));
+        }
+        Ok((!buf.is_empty()).then(|| Line::Text(buf.split().freeze())))
     }
 }
 
 /// The lines of `input`, cancel-safe: dropping a pending `next()` loses nothing.
-pub fn lines<R: AsyncRead>(input: R) -> impl Stream<Item = io::Result<Bytes>> {
-    FramedRead::with_capacity(input, LineCodec::default(), 64 * 1024)
+pub fn lines<R: AsyncRead>(input: R) -> impl Stream<Item = io::Result<Line>> {
+    FramedRead::with_capacity(input, LineCodec::with_max_line(MAX_LINE), 64 * 1024)
 }
 
 /// The process's stdin. When it is a pipe (as when Claude Desktop starts us) it is read through
@@ -168,11 +197,29 @@ mod tests {
     use super::*;
     use futures_util::StreamExt;
 
+    fn texts(lines: Vec<Line>) -> Vec<Bytes> {
+        lines.into_iter().map(|line| if let Line::Text(text) = line { text } else { panic!("{line:?}") }).collect()
+    }
+
     #[tokio::test]
     async fn lines_split_on_lf_strip_cr_and_keep_last_unterminated_line() {
         let input: &[u8] = b"one\r\ntwo\n\nthree";
-        let got: Vec<Bytes> = lines(input).map(Result::unwrap).collect().await;
+        let got = texts(lines(input).map(Result::unwrap).collect().await);
         assert_eq!(got, vec!["one", "two", "", "three"]);
+    }
+
+    #[tokio::test]
+    async fn an_overlong_line_is_dropped_in_pieces_and_reported_once() {
+        for reads in [1, 3, 7] {
+            let text = format!("short\n{}\nnext\n{}", "x".repeat(100), "y".repeat(50));
+            let (mut client, server) = tokio::io::duplex(reads);
+            let writer = tokio::spawn(async move { client.write_all(text.as_bytes()).await.unwrap() });
+            let framed = FramedRead::with_capacity(server, LineCodec::with_max_line(20), 8);
+            let got: Vec<Line> = framed.map(Result::unwrap).collect().await;
+            writer.await.unwrap();
+            let text = |s: &'static str| Line::Text(Bytes::from_static(s.as_bytes()));
+            assert_eq!(got, vec![text("short"), Line::TooLong, text("next"), Line::TooLong], "reads of {reads}");
+        }
     }
 
     #[tokio::test]
@@ -184,7 +231,7 @@ mod tests {
             let mut client = client;
             client.write_all(text.as_bytes()).await.unwrap();
         });
-        let got: Vec<Bytes> = lines(server).map(Result::unwrap).collect().await;
+        let got = texts(lines(server).map(Result::unwrap).collect().await);
         writer.await.unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].len(), 300_000);
