@@ -678,6 +678,46 @@ fn backoff(failures: u32) -> Duration {
 mod tests {
     use super::*;
 
+    /// Records what reaches it: each in-memory message, or the shape of each spooled one.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Sink for Recorder {
+        fn deliver(&self, message: Bytes, _event_id: Option<&str>) -> Delivered {
+            self.0.lock().unwrap().push(String::from_utf8(message.to_vec()).unwrap());
+            Delivered::Forwarded
+        }
+
+        fn deliver_spooled(&self, shape: Option<ServerMessage>, _message: Spooled, _: Option<&str>) -> Delivered {
+            self.0.lock().unwrap().push(format!("spooled {shape:?}"));
+            Delivered::Forwarded
+        }
+    }
+
+    fn spooled(text: &str) -> Received {
+        let mut writer = SpoolWriter::new().unwrap();
+        writer.push(text.as_bytes()).unwrap();
+        Received::Spooled(writer.finish())
+    }
+
+    #[test]
+    fn spooled_messages_go_whole_to_the_sink_and_spooled_batches_are_split() {
+        let sink = Recorder::default();
+        let delivered = deliver_each(&sink, spooled(r#"{"jsonrpc":"2.0","id":7,"result":{}}"#), None, |_| {});
+        assert_eq!(delivered, 1);
+        let batch = "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}},\n {\"jsonrpc\":\"2.0\",\"method\":\"m\"}]";
+        assert_eq!(deliver_each(&sink, spooled(batch), None, |_| {}), 2);
+        let seen = sink.0.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![
+                r#"spooled Some(Response { id: b"7" })"#.to_string(),
+                r#"{"jsonrpc":"2.0","id":1,"result":{}}"#.to_string(),
+                r#"{"jsonrpc":"2.0","method":"m"}"#.to_string(),
+            ]
+        );
+    }
+
     #[test]
     fn backoff_doubles_and_caps() {
         assert_eq!(backoff(0), Duration::ZERO);
