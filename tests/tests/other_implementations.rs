@@ -1,7 +1,8 @@
 //! mcp-remote between SDK clients and servers of other implementations: the Python SDK's stdio
 //! client plays Claude Desktop against the rmcp server, the Python SDK's server and
 //! `@modelcontextprotocol/server-everything` (TypeScript SDK); and server-everything's own quirks
-//! (400 for a lost session, a server killed mid-call).
+//! (400 for a lost session, a server killed mid-call, responses whose `id` comes after a large
+//! `result`).
 
 use mcp_remote_tests::peers::{free_port, python_sdk_client, PeerServer};
 use mcp_remote_tests::rmcp_server::{self, Mode};
@@ -73,5 +74,23 @@ async fn server_killed_mid_call_yields_an_error_then_service_resumes() {
     assert_eq!(sidecar.call_tool("echo", json!({ "message": "back" })).await, "Echo: back");
     assert!(sidecar.drain_unmatched().is_empty());
     assert!(sidecar.violations().is_empty());
+    assert!(sidecar.close().await.success());
+}
+
+/// The TypeScript SDK writes a response's `result` before its `id`, so a large answer can only be
+/// routed once all of it has arrived: it is spooled, and its id is found at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_answer_with_its_id_last_is_routed_and_delivered_whole() {
+    let server = PeerServer::everything(free_port()).await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let message = "z".repeat(3 << 20);
+    let answer = sidecar.request("tools/call", json!({ "name": "echo", "arguments": { "message": message } })).await;
+    let text = answer["result"]["content"][0]["text"].as_str().unwrap_or_else(|| panic!("{answer:.300}"));
+    assert_eq!(text.len(), message.len() + "Echo: ".len());
+    assert!(text.ends_with(&message[message.len() - 100..]));
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "small" })).await, "Echo: small");
+    assert!(sidecar.drain_unmatched().is_empty());
+    assert!(sidecar.violations().is_empty(), "{:?}", sidecar.violations());
     assert!(sidecar.close().await.success());
 }
