@@ -145,7 +145,7 @@ impl Outbox {
 pub struct OutboxReceiver(mpsc::UnboundedReceiver<Outgoing>);
 
 impl OutboxReceiver {
-    /// The next queued in-memory message, if any; for unit tests of the message producers.
+    /// The next queued message (a spooled one read back), if any; for unit tests of the producers.
     #[cfg(test)]
     pub fn try_recv_for_tests(&mut self) -> Option<Bytes> {
         match self.0.try_recv().ok()? {

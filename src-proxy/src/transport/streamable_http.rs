@@ -71,17 +71,18 @@ struct Inner {
 struct Discard;
 
 impl Sink for Discard {
-    fn deliver(&self, message: Bytes, event_id: Option<&str>) -> Delivered {
-        self.deliver_spooled_shape(ServerMessage::classify(&message), event_id)
+    fn deliver(&self, message: Bytes, _event_id: Option<&str>) -> Delivered {
+        Self::outcome(ServerMessage::classify(&message))
     }
 
-    fn deliver_spooled(&self, shape: Option<ServerMessage>, _message: Spooled, event_id: Option<&str>) -> Delivered {
-        self.deliver_spooled_shape(shape, event_id)
+    fn deliver_spooled(&self, shape: Option<ServerMessage>, _message: Spooled, _event_id: Option<&str>) -> Delivered {
+        Self::outcome(shape)
     }
 }
 
 impl Discard {
-    fn deliver_spooled_shape(&self, shape: Option<ServerMessage>, _event_id: Option<&str>) -> Delivered {
+    /// What delivering a message of this shape would have done.
+    fn outcome(shape: Option<ServerMessage>) -> Delivered {
         match shape {
             Some(ServerMessage::Response { id }) => Delivered::Answered(id),
             Some(ServerMessage::Other) => Delivered::Dropped,
