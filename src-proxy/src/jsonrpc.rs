@@ -22,13 +22,26 @@ pub mod code {
     pub const UNAUTHORIZED: i64 = -32001;
 }
 
+/// A JSON string, borrowed from the buffer unless it has escapes. (serde borrows a `Cow` only when
+/// it is a field's whole type, not inside an `Option`: this newtype is that field.)
+#[derive(Deserialize, Debug)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The fields of a JSON-RPC message that routing needs, borrowed from the buffer.
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow, default)]
     id: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    method: Option<Cow<'a, str>>,
+    method: Option<Text<'a>>,
     #[serde(default)]
     result: Option<IgnoredAny>,
     #[serde(default)]
@@ -52,12 +65,40 @@ fn shape_of(envelope: &Envelope<'_>) -> Option<Shape> {
     }
 }
 
+/// The client's envelope: the routing fields and the raw `params`.
+#[derive(Deserialize)]
+struct ClientEnvelope<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Option<Text<'a>>,
+    #[serde(default)]
+    result: Option<IgnoredAny>,
+    #[serde(default)]
+    error: Option<IgnoredAny>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+impl<'a> ClientEnvelope<'a> {
+    fn routing(self) -> (Envelope<'a>, Option<&'a RawValue>) {
+        let Self { id, method, result, error, params } = self;
+        (Envelope { id, method, result, error }, params)
+    }
+}
+
 /// Methods the proxy treats specially; everything else is forwarded untouched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Initialize,
     Initialized,
     Cancelled,
+    /// `tools/call`: names its tool in `params.name`.
+    ToolsCall,
+    /// `prompts/get`: names its prompt in `params.name`.
+    PromptsGet,
+    /// `resources/read`: names its resource in `params.uri`.
+    ResourcesRead,
     Other,
 }
 
@@ -67,6 +108,9 @@ impl Method {
             "initialize" => Self::Initialize,
             "notifications/initialized" => Self::Initialized,
             "notifications/cancelled" => Self::Cancelled,
+            "tools/call" => Self::ToolsCall,
+            "prompts/get" => Self::PromptsGet,
+            "resources/read" => Self::ResourcesRead,
             _ => Self::Other,
         }
     }
@@ -111,6 +155,12 @@ pub struct ClientMessage {
     pub request_ids: RequestIds,
     /// The method of a single request or notification (`Other` for responses and batches).
     pub method: Method,
+    /// The method's name, as text of `body` when it has no escapes (`None` for responses and
+    /// batches).
+    pub method_name: Option<Bytes>,
+    /// What the message is about, where the method names one: the tool or prompt name
+    /// (`params.name`) or the resource URI (`params.uri`), unescaped.
+    pub target: Option<Bytes>,
     /// For `notifications/cancelled`: the raw id of the request being cancelled.
     pub cancels: Option<Bytes>,
 }
@@ -138,6 +188,25 @@ fn raw_slice(body: &Bytes, raw: &RawValue) -> Bytes {
     body.slice_ref(raw.get().as_bytes())
 }
 
+/// A string read from `body`: a slice of it when it had no escapes, else a copy.
+fn text_of(body: &Bytes, text: &Text<'_>) -> Bytes {
+    match &text.0 {
+        Cow::Borrowed(slice) => body.slice_ref(slice.as_bytes()),
+        Cow::Owned(owned) => Bytes::copy_from_slice(owned.as_bytes()),
+    }
+}
+
+/// The `params` fields the proxy reads: what a request is about, and what a cancellation cancels.
+#[derive(Deserialize, Default)]
+struct Params<'a> {
+    #[serde(borrow, default)]
+    name: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    uri: Option<Text<'a>>,
+    #[serde(borrow, default, rename = "requestId")]
+    request_id: Option<&'a RawValue>,
+}
+
 impl ClientMessage {
     /// Classifies one line from stdin. The line must not contain its trailing newline.
     pub fn parse(body: Bytes) -> Result<Self, ClientLineError> {
@@ -145,20 +214,37 @@ impl ClientMessage {
         if first == Some(b'[') {
             return Self::parse_batch(body);
         }
-        let envelope: Envelope<'_> = serde_json::from_slice(&body).map_err(|e| match e.classify() {
+        let parsed: ClientEnvelope<'_> = serde_json::from_slice(&body).map_err(|e| match e.classify() {
             serde_json::error::Category::Data => ClientLineError::Invalid("not a JSON-RPC message"),
             _ => ClientLineError::Parse(e.to_string()),
         })?;
+        let (envelope, params) = parsed.routing();
         let shape = shape_of(&envelope).ok_or(ClientLineError::Invalid("not a JSON-RPC message"))?;
         let method = envelope.method.as_deref().map_or(Method::Other, Method::from_name);
+        let method_name = envelope.method.as_ref().map(|name| text_of(&body, name));
         let mut request_ids = RequestIds::None;
         if shape == Shape::Request {
             if let Some(id) = envelope.id {
                 request_ids.push(raw_slice(&body, id));
             }
         }
-        let cancels = if method == Method::Cancelled { cancelled_request_id(&body) } else { None };
-        Ok(Self { request_ids, method, cancels, body })
+        // Only these methods need a look inside `params`: the rest pay nothing for it.
+        let params = match method {
+            Method::ToolsCall | Method::PromptsGet | Method::ResourcesRead | Method::Cancelled => {
+                // By-position params (an array) name nothing; serde would read them as a struct.
+                let named = params.filter(|raw| raw.get().starts_with('{'));
+                named.and_then(|raw| serde_json::from_str::<Params<'_>>(raw.get()).ok()).unwrap_or_default()
+            }
+            _ => Params::default(),
+        };
+        let target = match method {
+            Method::ToolsCall | Method::PromptsGet => params.name.as_ref(),
+            Method::ResourcesRead => params.uri.as_ref(),
+            _ => None,
+        }
+        .map(|text| text_of(&body, text));
+        let cancels = params.request_id.filter(|_| method == Method::Cancelled).map(|id| raw_slice(&body, id));
+        Ok(Self { request_ids, method, method_name, target, cancels, body })
     }
 
     fn parse_batch(body: Bytes) -> Result<Self, ClientLineError> {
@@ -178,24 +264,8 @@ impl ClientMessage {
             }
         }
         drop(items);
-        Ok(Self { request_ids, method: Method::Other, cancels: None, body })
+        Ok(Self { request_ids, method: Method::Other, method_name: None, target: None, cancels: None, body })
     }
-}
-
-/// Reads `params.requestId` of a `notifications/cancelled` message.
-fn cancelled_request_id(body: &Bytes) -> Option<Bytes> {
-    #[derive(Deserialize)]
-    struct Params<'a> {
-        #[serde(borrow, rename = "requestId")]
-        request_id: &'a RawValue,
-    }
-    #[derive(Deserialize)]
-    struct Cancelled<'a> {
-        #[serde(borrow)]
-        params: Params<'a>,
-    }
-    let parsed: Cancelled<'_> = serde_json::from_slice(body).ok()?;
-    Some(raw_slice(body, parsed.params.request_id))
 }
 
 /// A message from the server, classified for routing.
@@ -323,6 +393,31 @@ mod tests {
             .unwrap();
         assert_eq!(n.method, Method::Cancelled);
         assert_eq!(n.cancels.as_deref(), Some(&b"42"[..]));
+    }
+
+    #[test]
+    fn names_and_uris_are_kept_for_the_methods_that_have_them() {
+        let call = parse(
+            r#"{"params":{"arguments":{"name":"inner"},"name":"echo"},"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
+        )
+        .unwrap();
+        assert_eq!(call.method, Method::ToolsCall);
+        assert_eq!(call.method_name.as_deref(), Some(&b"tools/call"[..]));
+        assert_eq!(call.target.as_deref(), Some(&b"echo"[..]));
+        let read =
+            parse(r#"{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"file:///a\u00e9.txt"}}"#)
+                .unwrap();
+        assert_eq!(read.target.as_deref(), Some("file:///a\u{e9}.txt".as_bytes()));
+        let prompt = parse(r#"{"jsonrpc":"2.0","id":3,"method":"prompts/get","params":{"name":"greet"}}"#).unwrap();
+        assert_eq!(prompt.target.as_deref(), Some(&b"greet"[..]));
+        let list = parse(r#"{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{"name":"ignored"}}"#).unwrap();
+        assert_eq!((list.method, list.target), (Method::Other, None));
+        let positional = parse(r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":["echo"]}"#).unwrap();
+        assert_eq!(positional.target, None);
+        // The method and the name are slices of the line, not copies.
+        let range = call.body.as_ptr_range();
+        assert!(range.contains(&call.target.as_ref().unwrap().as_ptr()));
+        assert!(range.contains(&call.method_name.as_ref().unwrap().as_ptr()));
     }
 
     #[test]

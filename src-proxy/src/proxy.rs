@@ -1,10 +1,11 @@
 //! The proxy: reads the client's lines, runs each message's exchange with the server
-//! concurrently, gives every request exactly one answer, recovers an expired session once, and
-//! shuts down cleanly (DELETE the session, flush stdout, exit).
+//! concurrently, gives every request exactly one answer, recovers what can be recovered (an
+//! expired session, a refused or expired token, too little scope), and shuts down cleanly (close
+//! the transport, flush stdout, exit).
 //!
 //! The handshake (`initialize`, `notifications/initialized`) is the one ordered part: stdin is
-//! not read past it until the server has it, and until the GET stream for server-initiated
-//! messages has been answered, so no request can overtake it.
+//! not read past it until the transport is done with it, so no request can overtake it. The proxy
+//! knows the server only through [`Transport`] and the sign-in only through [`Credentials`].
 
 use crate::auth::{Auth, AuthError, AuthSettings, Challenge, Opener};
 use crate::cli::Config;
@@ -12,11 +13,12 @@ use crate::jsonrpc::{self, code, ClientMessage, Method};
 use crate::router::Router;
 use crate::stdio;
 use crate::store::Store;
-use crate::transport::{self, StreamableHttp, TransportError};
+use crate::transport::{self, Sent, Transport, TransportError};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use http::HeaderValue;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
@@ -29,46 +31,50 @@ const DRAIN_ON_EOF: Duration = Duration::from_millis(300);
 const FLUSH_ON_EXIT: Duration = Duration::from_secs(1);
 /// Sign-ins with more scope one request may trigger before its 403 is final.
 const MAX_STEP_UPS: usize = 2;
-/// How long the handshake waits for the server to answer the first GET stream request.
-const SERVER_STREAM_WAIT: Duration = Duration::from_secs(3);
 
-/// What the proxy needs from a transport; the seam the other protocol eras plug into.
-pub trait Remote: Send + Sync + 'static {
-    /// Sends one client message; answers go to the transport's sink. Returns when the exchange ends.
-    fn send(&self, message: &ClientMessage) -> impl Future<Output = Result<(), TransportError>> + Send;
-    /// Replays the handshake on a new session unless that happened since `expired_generation`.
-    fn reinitialize(
+/// What the proxy needs from the sign-in state ([`Auth`]).
+pub trait Credentials: Send + Sync + 'static {
+    /// The access token expires soon (refresh before sending).
+    fn expiring(&self) -> bool;
+    /// Gets a token the server will take after it refused `used` (refresh, or sign in).
+    fn recover(
         &self,
-        initialize: &ClientMessage,
-        initialized: Option<&ClientMessage>,
-        expired_generation: u64,
-    ) -> impl Future<Output = Result<(), TransportError>> + Send;
-    /// Starts listening for server-initiated messages; resolves when the server has answered.
-    fn open_server_stream(&self) -> impl Future<Output = ()> + Send + 'static;
-    /// Ends the session on the server.
-    fn close(&self) -> impl Future<Output = ()> + Send;
+        challenge: &Challenge,
+        used: Option<&HeaderValue>,
+    ) -> impl Future<Output = Result<(), AuthError>> + Send;
+    /// Signs in again with the scope the server asked for.
+    fn step_up(
+        &self,
+        challenge: &Challenge,
+        used: Option<&HeaderValue>,
+    ) -> impl Future<Output = Result<(), AuthError>> + Send;
+    /// The token requests carry now.
+    fn current(&self) -> Option<HeaderValue>;
 }
 
-impl Remote for StreamableHttp {
-    fn send(&self, message: &ClientMessage) -> impl Future<Output = Result<(), TransportError>> + Send {
-        StreamableHttp::send(self, message)
+impl Credentials for Auth {
+    fn expiring(&self) -> bool {
+        Auth::expiring(self)
     }
 
-    fn reinitialize(
+    fn recover(
         &self,
-        initialize: &ClientMessage,
-        initialized: Option<&ClientMessage>,
-        expired_generation: u64,
-    ) -> impl Future<Output = Result<(), TransportError>> + Send {
-        StreamableHttp::reinitialize(self, initialize, initialized, expired_generation)
+        challenge: &Challenge,
+        used: Option<&HeaderValue>,
+    ) -> impl Future<Output = Result<(), AuthError>> + Send {
+        Auth::recover(self, challenge, used)
     }
 
-    fn open_server_stream(&self) -> impl Future<Output = ()> + Send + 'static {
-        StreamableHttp::open_server_stream(self)
+    fn step_up(
+        &self,
+        challenge: &Challenge,
+        used: Option<&HeaderValue>,
+    ) -> impl Future<Output = Result<(), AuthError>> + Send {
+        Auth::step_up(self, challenge, used)
     }
 
-    fn close(&self) -> impl Future<Output = ()> + Send {
-        StreamableHttp::close(self)
+    fn current(&self) -> Option<HeaderValue> {
+        Auth::bearer(self)
     }
 }
 
@@ -96,19 +102,11 @@ fn oauth_for(config: &Config, http: &reqwest::Client) -> Result<Option<Arc<Auth>
     Ok(Some(Arc::new(auth)))
 }
 
-/// The client's handshake, kept to replay on a new session.
-#[derive(Default, Clone)]
-struct Handshake {
-    initialize: Option<ClientMessage>,
-    initialized: Option<ClientMessage>,
-}
-
-struct Proxy<R> {
-    remote: R,
+struct Proxy<T, C> {
+    transport: T,
     router: Arc<Router>,
     /// OAuth for this server; `None` when the user supplied `Authorization` themselves.
-    auth: Option<Arc<Auth>>,
-    handshake: Mutex<Handshake>,
+    auth: Option<Arc<C>>,
     /// Cancelled when in-flight requests must give up (shutdown).
     give_up: CancellationToken,
 }
@@ -123,26 +121,39 @@ where
     let http = transport::build_client().map_err(RunError::HttpClient)?;
     let auth = oauth_for(config, &http)?;
     let (outbox, queue) = stdio::outbox();
-    let mut writer = tokio::spawn(stdio::write_lines(queue, output));
     let router = Arc::new(Router::new(outbox));
-    let transport_stop = CancellationToken::new();
-    let remote = StreamableHttp::new(
+    let give_up = CancellationToken::new();
+    let endpoint = transport::Endpoint {
         http,
-        config.server_url.clone(),
-        config.headers.clone(),
-        Arc::clone(&router) as Arc<dyn transport::Sink>,
-        auth.clone().map(|auth| auth as Arc<dyn transport::TokenSource>),
-        transport_stop.clone(),
-    );
-    let proxy = Arc::new(Proxy {
-        remote,
-        router,
-        auth,
-        handshake: Mutex::new(Handshake::default()),
-        give_up: transport_stop.clone(),
-    });
+        url: config.server_url.clone(),
+        user_headers: config.headers.clone(),
+        tokens: auth.clone().map(|auth| auth as Arc<dyn transport::TokenSource>),
+        shutdown: give_up.clone(),
+    };
+    let settings = transport::Settings { endpoint, sink: Arc::clone(&router) as _ };
+    let transport = transport::connect(settings);
     info!(server = %crate::logging::redacted_url(&config.server_url), "proxying stdio");
+    let proxy = Proxy { transport, router, auth, give_up };
+    serve(proxy, queue, input, output, shutdown).await
+}
 
+/// Serves the client on `input`/`output` until the input ends, `shutdown` is cancelled or the
+/// client stops reading; `queue` is the router's outbox.
+async fn serve<T, C, I, O>(
+    proxy: Proxy<T, C>,
+    queue: stdio::OutboxReceiver,
+    input: I,
+    output: O,
+    shutdown: CancellationToken,
+) -> Result<(), RunError>
+where
+    T: Transport,
+    C: Credentials,
+    I: AsyncRead + Send + 'static,
+    O: AsyncWrite + Unpin + Send + 'static,
+{
+    let proxy = Arc::new(proxy);
+    let mut writer = tokio::spawn(stdio::write_lines(queue, output));
     let tasks = TaskTracker::new();
     let lines = stdio::lines(input);
     tokio::pin!(lines);
@@ -197,9 +208,9 @@ where
         Ok(Ending::StdoutClosed) => debug!("stdout closed"),
         Err(_) => {}
     }
-    transport_stop.cancel();
+    proxy.give_up.cancel();
     tasks.wait().await;
-    proxy.remote.close().await;
+    proxy.transport.close().await;
     drop(proxy);
     if !stdout_closed {
         // Ends once every message is written; a client that stopped reading cannot hold us.
@@ -220,34 +231,20 @@ enum Ending {
     StdoutClosed,
 }
 
-impl<R: Remote> Proxy<R> {
+impl<T: Transport, C: Credentials> Proxy<T, C> {
     /// Carries one client message to the server and makes sure each request in it is answered.
     async fn handle(self: Arc<Self>, message: ClientMessage) {
         let ids = message.request_ids.as_slice();
         let mut answered = Vec::with_capacity(ids.len());
-        for id in ids {
-            match self.router.register(id) {
-                Some(token) => answered.push(token),
-                None => {
-                    let error =
-                        jsonrpc::error_response(Some(id), code::INVALID_REQUEST, "request id already in use", None);
-                    self.router.write(error);
-                    return;
-                }
-            }
+        for (index, id) in ids.iter().enumerate() {
+            let Some(token) = self.router.register(id) else {
+                self.refuse_reused_id(&ids[..index], id);
+                return;
+            };
+            answered.push(token);
         }
-        match message.method {
-            Method::Initialize => {
-                *self.handshake.lock().expect("poisoned") =
-                    Handshake { initialize: Some(message.clone()), initialized: None };
-            }
-            Method::Initialized => self.handshake.lock().expect("poisoned").initialized = Some(message.clone()),
-            Method::Cancelled => {
-                if let Some(id) = &message.cancels {
-                    self.router.forget(id);
-                }
-            }
-            Method::Other => {}
+        if let Some(id) = message.cancels.as_ref().filter(|_| message.method == Method::Cancelled) {
+            self.router.forget(id);
         }
         let outcome = tokio::select! {
             outcome = self.exchange(&message) => outcome,
@@ -264,55 +261,70 @@ impl<R: Remote> Proxy<R> {
                 debug!("answered a request with an error of the proxy");
             }
         }
-        let stream_wanted = message.method == Method::Initialized && outcome.is_ok();
-        if stream_wanted && tokio::time::timeout(SERVER_STREAM_WAIT, self.remote.open_server_stream()).await.is_err() {
-            debug!("the server has not answered the GET stream yet; going on");
-        }
     }
 
-    /// Sends `message`; when the session has expired, replays the handshake and retries once.
+    /// A message reuses request id `reused`, already in flight: nothing of it is sent, and the
+    /// requests of it registered so far (`registered`) are answered with an error too, so none
+    /// waits forever.
+    fn refuse_reused_id(&self, registered: &[Bytes], reused: &Bytes) {
+        let text = String::from_utf8_lossy(reused);
+        for id in registered {
+            self.router.answer(id, || {
+                let message = format!("mcp-remote: not sent: the same message reuses request id {text}");
+                jsonrpc::error_response(Some(id), code::INVALID_REQUEST, &message, None)
+            });
+        }
+        let error = jsonrpc::error_response(Some(reused), code::INVALID_REQUEST, "request id already in use", None);
+        self.router.write(error);
+    }
+
     /// Sends `message`, recovering what can be recovered, each a bounded number of times: an
     /// expired session (replay the handshake, once), a 401 (refresh or sign in, once), a 403
-    /// `insufficient_scope` (sign in with more scope, at most [`MAX_STEP_UPS`] times).
+    /// `insufficient_scope` (sign in with more scope, at most [`MAX_STEP_UPS`] times). Returns
+    /// once the server can say no more about the message's requests.
     async fn exchange(&self, message: &ClientMessage) -> Result<(), TransportError> {
-        let mut session_recovered = false;
+        let mut session_renewed = false;
         let mut auth_recovered = false;
         let mut step_ups = 0;
         loop {
             if let Some(auth) = self.auth.as_ref().filter(|auth| auth.expiring()) {
-                if let Err(error) = auth.recover(&Challenge::default(), auth.bearer().as_ref()).await {
+                if let Err(error) = auth.recover(&Challenge::default(), auth.current().as_ref()).await {
                     warn!(%error, "could not refresh the access token ahead of its expiry");
                 }
             }
-            match self.remote.send(message).await {
-                Err(TransportError::SessionExpired { generation })
-                    if !session_recovered && message.method != Method::Initialize =>
+            let error = match self.transport.send(message).await {
+                Sent::Answered => return Ok(()),
+                Sent::Accepted { lost } => {
+                    if !message.request_ids.as_slice().is_empty() {
+                        lost.cancelled().await;
+                        return Err(TransportError::AnswerLost);
+                    }
+                    return Ok(());
+                }
+                Sent::NotDelivered(error) | Sent::Failed(error) => error,
+            };
+            match (error, self.auth.as_deref()) {
+                (TransportError::SessionExpired { generation }, _)
+                    if !session_renewed && message.method != Method::Initialize =>
                 {
-                    session_recovered = true;
-                    let handshake = self.handshake.lock().expect("poisoned").clone();
-                    let Some(initialize) = handshake.initialize else {
-                        return Err(TransportError::SessionExpired { generation });
-                    };
-                    self.remote.reinitialize(&initialize, handshake.initialized.as_ref(), generation).await?;
+                    session_renewed = true;
+                    self.transport.renew_session(generation).await?;
                     if message.method == Method::Initialized {
+                        // The renewed session's handshake included it.
                         return Ok(());
                     }
                 }
-                Err(TransportError::Unauthorized { www_authenticate, used })
-                    if !auth_recovered && self.auth.is_some() =>
-                {
+                (TransportError::Unauthorized { www_authenticate, used }, Some(auth)) if !auth_recovered => {
                     auth_recovered = true;
-                    let challenge = Challenge::parse(www_authenticate.as_deref());
-                    self.auth.as_ref().expect("checked").recover(&challenge, used.as_ref()).await?;
+                    auth.recover(&Challenge::parse(www_authenticate.as_deref()), used.as_ref()).await?;
                 }
-                Err(TransportError::InsufficientScope { www_authenticate, used })
-                    if step_ups < MAX_STEP_UPS && self.auth.is_some() =>
+                (TransportError::InsufficientScope { www_authenticate, used }, Some(auth))
+                    if step_ups < MAX_STEP_UPS =>
                 {
                     step_ups += 1;
-                    let challenge = Challenge::parse(www_authenticate.as_deref());
-                    self.auth.as_ref().expect("checked").step_up(&challenge, used.as_ref()).await?;
+                    auth.step_up(&Challenge::parse(www_authenticate.as_deref()), used.as_ref()).await?;
                 }
-                outcome => return outcome,
+                (error, _) => return Err(error),
             }
         }
     }
@@ -421,5 +433,283 @@ mod tests {
         assert!(v["error"]["message"].as_str().unwrap().contains("without answering"));
         let v = answer(Err(TransportError::Unauthorized { www_authenticate: None, used: None }));
         assert_eq!(v["error"]["code"], code::UNAUTHORIZED);
+    }
+
+    /// What the fake transport does with the next message it is given.
+    enum Step {
+        /// Delivers this server message to the sink, then ends the exchange.
+        Answer(&'static str),
+        /// Ends the exchange without a word.
+        Silence,
+        /// Waits for the notify, then answers like [`Step::Answer`].
+        HoldThenAnswer(Arc<tokio::sync::Notify>, &'static str),
+        /// Accepts the message and then loses the stream that would carry the answer.
+        AcceptThenLose,
+        Expired,
+        Unauthorized,
+        InsufficientScope,
+    }
+
+    /// A transport that follows a script, one [`Step`] per message sent, and records what it saw.
+    struct Scripted {
+        /// Dropped on close, as a real transport drops its sink, so stdout can end.
+        sink: std::sync::Mutex<Option<Arc<Router>>>,
+        steps: std::sync::Mutex<std::collections::VecDeque<Step>>,
+        sent: std::sync::Mutex<Vec<String>>,
+        renewals: std::sync::Mutex<Vec<u64>>,
+        generation: std::sync::atomic::AtomicU64,
+    }
+
+    impl Transport for Scripted {
+        async fn send(&self, message: &ClientMessage) -> Sent {
+            self.sent.lock().unwrap().push(String::from_utf8_lossy(&message.body).into_owned());
+            let step = self.steps.lock().unwrap().pop_front().expect("a step for every message sent");
+            let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+            match step {
+                Step::Answer(answer) => {
+                    self.deliver(answer);
+                    Sent::Answered
+                }
+                Step::Silence => Sent::Answered,
+                Step::HoldThenAnswer(release, answer) => {
+                    release.notified().await;
+                    self.deliver(answer);
+                    Sent::Answered
+                }
+                Step::AcceptThenLose => {
+                    let lost = CancellationToken::new();
+                    lost.cancel();
+                    Sent::Accepted { lost }
+                }
+                Step::Expired => Sent::NotDelivered(TransportError::SessionExpired { generation }),
+                Step::Unauthorized => {
+                    Sent::NotDelivered(TransportError::Unauthorized { www_authenticate: None, used: None })
+                }
+                Step::InsufficientScope => Sent::NotDelivered(TransportError::InsufficientScope {
+                    www_authenticate: Some(r#"Bearer error="insufficient_scope", scope="more""#.into()),
+                    used: None,
+                }),
+            }
+        }
+
+        async fn renew_session(&self, expired: u64) -> Result<(), TransportError> {
+            self.renewals.lock().unwrap().push(expired);
+            self.generation.store(expired + 1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+
+        async fn close(&self) {
+            self.sink.lock().unwrap().take();
+        }
+    }
+
+    impl Scripted {
+        fn deliver(&self, answer: &'static str) {
+            let sink = self.sink.lock().unwrap().clone().expect("not closed");
+            transport::Sink::deliver(&*sink, Bytes::from_static(answer.as_bytes()), None);
+        }
+    }
+
+    /// Sign-in that always succeeds, counting how often it was asked.
+    #[derive(Default)]
+    struct CountingAuth {
+        recoveries: std::sync::atomic::AtomicUsize,
+        step_ups: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Credentials for CountingAuth {
+        fn expiring(&self) -> bool {
+            false
+        }
+
+        async fn recover(&self, _: &Challenge, _: Option<&HeaderValue>) -> Result<(), AuthError> {
+            self.recoveries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+
+        async fn step_up(&self, _: &Challenge, _: Option<&HeaderValue>) -> Result<(), AuthError> {
+            self.step_ups.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+
+        fn current(&self) -> Option<HeaderValue> {
+            None
+        }
+    }
+
+    /// A proxy serving a client made of pipes, over a scripted transport.
+    struct Harness {
+        transport: Arc<Scripted>,
+        auth: Option<Arc<CountingAuth>>,
+        input: Option<tokio::io::DuplexStream>,
+        output: tokio::io::Lines<tokio::io::BufReader<tokio::io::DuplexStream>>,
+        served: tokio::task::JoinHandle<Result<(), RunError>>,
+    }
+
+    /// Lets the proxy share the scripted transport with the test that inspects it.
+    impl Transport for Arc<Scripted> {
+        fn send(&self, message: &ClientMessage) -> impl Future<Output = Sent> + Send {
+            Scripted::send(self, message)
+        }
+
+        fn renew_session(&self, expired: u64) -> impl Future<Output = Result<(), TransportError>> + Send {
+            Scripted::renew_session(self, expired)
+        }
+
+        fn close(&self) -> impl Future<Output = ()> + Send {
+            Scripted::close(self)
+        }
+    }
+
+    impl Harness {
+        fn start(steps: Vec<Step>, with_auth: bool) -> Self {
+            let (outbox, queue) = stdio::outbox();
+            let router = Arc::new(Router::new(outbox));
+            let transport = Arc::new(Scripted {
+                sink: std::sync::Mutex::new(Some(Arc::clone(&router))),
+                steps: std::sync::Mutex::new(steps.into()),
+                sent: Default::default(),
+                renewals: Default::default(),
+                generation: 1.into(),
+            });
+            let auth = with_auth.then(|| Arc::new(CountingAuth::default()));
+            let proxy = Proxy {
+                transport: Arc::clone(&transport),
+                router,
+                auth: auth.clone(),
+                give_up: CancellationToken::new(),
+            };
+            let (input, proxy_input) = tokio::io::duplex(1 << 16);
+            let (proxy_output, output) = tokio::io::duplex(1 << 16);
+            let served = tokio::spawn(serve(proxy, queue, proxy_input, proxy_output, CancellationToken::new()));
+            let output = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(output));
+            Self { transport, auth, input: Some(input), output, served }
+        }
+
+        async fn send(&mut self, line: &str) {
+            use tokio::io::AsyncWriteExt;
+            let input = self.input.as_mut().expect("input open");
+            input.write_all(line.as_bytes()).await.unwrap();
+            input.write_all(b"\n").await.unwrap();
+        }
+
+        /// The next line the client reads, as JSON (bounded: a missing answer fails the test).
+        async fn read(&mut self) -> serde_json::Value {
+            let line = tokio::time::timeout(Duration::from_secs(5), self.output.next_line())
+                .await
+                .expect("an answer in time")
+                .unwrap()
+                .expect("a line");
+            serde_json::from_str(&line).unwrap()
+        }
+
+        /// Closes stdin and returns every line still to come.
+        async fn finish(mut self) -> Vec<serde_json::Value> {
+            drop(self.input.take());
+            let mut rest = Vec::new();
+            while let Some(line) =
+                tokio::time::timeout(Duration::from_secs(5), self.output.next_line()).await.unwrap().unwrap()
+            {
+                rest.push(serde_json::from_str(&line).unwrap());
+            }
+            self.served.await.unwrap().unwrap();
+            rest
+        }
+
+        fn sent(&self) -> usize {
+            self.transport.sent.lock().unwrap().len()
+        }
+    }
+
+    const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}"#;
+    const ANSWER: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"ok":true}}"#;
+
+    #[tokio::test]
+    async fn an_expired_session_is_renewed_once_and_the_request_retried() {
+        let mut proxy = Harness::start(vec![Step::Expired, Step::Answer(ANSWER)], false);
+        proxy.send(CALL).await;
+        assert_eq!(proxy.read().await["result"]["ok"], true);
+        assert_eq!(*proxy.transport.renewals.lock().unwrap(), vec![1]);
+        assert_eq!(proxy.sent(), 2);
+        assert!(proxy.finish().await.is_empty());
+
+        let mut proxy = Harness::start(vec![Step::Expired, Step::Expired], false);
+        proxy.send(CALL).await;
+        let answer = proxy.read().await;
+        assert_eq!(answer["id"], 1);
+        assert_eq!(answer["error"]["message"], "mcp-remote: the server's session expired");
+        assert_eq!(proxy.transport.renewals.lock().unwrap().len(), 1, "renewed once, not again");
+        assert!(proxy.finish().await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_401_is_recovered_once_and_only_with_credentials() {
+        let mut proxy = Harness::start(vec![Step::Unauthorized, Step::Answer(ANSWER)], true);
+        proxy.send(CALL).await;
+        assert_eq!(proxy.read().await["result"]["ok"], true);
+        assert_eq!(proxy.auth.as_ref().unwrap().recoveries.load(std::sync::atomic::Ordering::SeqCst), 1);
+        proxy.finish().await;
+
+        let mut proxy = Harness::start(vec![Step::Unauthorized, Step::Unauthorized], true);
+        proxy.send(CALL).await;
+        let answer = proxy.read().await;
+        assert_eq!(answer["error"]["code"], code::UNAUTHORIZED);
+        assert_eq!(answer["error"]["data"]["httpStatus"], 401);
+        assert_eq!(proxy.sent(), 2);
+        proxy.finish().await;
+
+        let mut proxy = Harness::start(vec![Step::Unauthorized], false);
+        proxy.send(CALL).await;
+        assert_eq!(proxy.read().await["error"]["code"], code::UNAUTHORIZED);
+        assert_eq!(proxy.sent(), 1, "the user's own Authorization is not retried");
+        proxy.finish().await;
+    }
+
+    #[tokio::test]
+    async fn step_ups_stop_at_the_limit() {
+        let steps = (0..=MAX_STEP_UPS).map(|_| Step::InsufficientScope).collect();
+        let mut proxy = Harness::start(steps, true);
+        proxy.send(CALL).await;
+        let answer = proxy.read().await;
+        assert_eq!(answer["error"]["data"]["httpStatus"], 403);
+        assert_eq!(proxy.auth.as_ref().unwrap().step_ups.load(std::sync::atomic::Ordering::SeqCst), MAX_STEP_UPS);
+        assert_eq!(proxy.sent(), MAX_STEP_UPS + 1);
+        proxy.finish().await;
+    }
+
+    #[tokio::test]
+    async fn a_reused_id_refuses_the_whole_message_and_strands_no_request() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let held = r#"{"jsonrpc":"2.0","id":5,"result":{"held":true}}"#;
+        let fresh = r#"{"jsonrpc":"2.0","id":7,"result":{"fresh":true}}"#;
+        let steps = vec![Step::HoldThenAnswer(Arc::clone(&release), held), Step::Answer(fresh)];
+        let mut proxy = Harness::start(steps, false);
+        proxy.send(r#"{"jsonrpc":"2.0","id":5,"method":"tools/call"}"#).await;
+        proxy.send(r#"[{"jsonrpc":"2.0","id":7,"method":"ping"},{"jsonrpc":"2.0","id":5,"method":"ping"}]"#).await;
+        let first = proxy.read().await;
+        let second = proxy.read().await;
+        assert_eq!(first["id"], 7);
+        assert!(first["error"]["message"].as_str().unwrap().contains("reuses request id 5"), "{first}");
+        assert_eq!(second["id"], 5);
+        assert_eq!(second["error"]["message"], "request id already in use");
+        // Id 7 was not left pending: it can be used again, and the held request still completes.
+        proxy.send(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#).await;
+        assert_eq!(proxy.read().await["result"]["fresh"], true);
+        release.notify_one();
+        assert_eq!(proxy.read().await["result"]["held"], true);
+        assert_eq!(proxy.sent(), 2, "the refused batch was not sent");
+        assert!(proxy.finish().await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn silence_and_a_lost_stream_each_get_an_error() {
+        let mut proxy = Harness::start(vec![Step::Silence, Step::AcceptThenLose], false);
+        proxy.send(CALL).await;
+        assert!(proxy.read().await["error"]["message"].as_str().unwrap().contains("without answering"));
+        proxy.send(CALL).await;
+        let answer = proxy.read().await;
+        assert_eq!(answer["id"], 1);
+        assert!(answer["error"]["message"].as_str().unwrap().contains("closed before it answered"), "{answer}");
+        assert!(proxy.finish().await.is_empty());
     }
 }

@@ -1,19 +1,54 @@
 //! Talking to the remote MCP server.
 //!
-//! A transport turns each client message into HTTP exchanges and hands every message the server
-//! sends to a [`Sink`]; it never writes stdout and never decides what the client sees. The proxy
-//! drives a transport through its own `Remote` seam, so the legacy HTTP+SSE transport (2024-11-05)
-//! and the stateless 2026-07-28 revision can sit beside [`StreamableHttp`] without touching routing.
+//! A [`Transport`] carries each client message to the server and says what became of it
+//! ([`Sent`]); every message the server sends, on whatever exchange or stream, goes to the one
+//! [`Sink`] (the proxy's router, the only ledger of pending requests). A transport never writes
+//! stdout and never decides what the client sees. Each protocol era is one module:
+//! [`streamable_http`] (2025-03-26 … 2025-11-25, sessions); [`connect`] chooses among them, so the
+//! proxy never names one. [`body`] and [`sse`] read server bodies for all of them.
 
+mod body;
+mod connection;
 mod http;
 pub mod sse;
 mod streamable_http;
 
-pub use http::build_client;
-pub use streamable_http::StreamableHttp;
+pub use connection::{connect, Connection, Settings};
+pub use http::{build_client, Endpoint};
 
+use crate::jsonrpc::ClientMessage;
 use bytes::Bytes;
 use reqwest::StatusCode;
+use std::future::Future;
+use tokio_util::sync::CancellationToken;
+
+/// What the proxy needs from the server side, whatever the era.
+pub trait Transport: Send + Sync + 'static {
+    /// Sends one client message. What the server says goes to the sink; the result tells the
+    /// proxy whether more can come for the message's requests.
+    fn send(&self, message: &ClientMessage) -> impl Future<Output = Sent> + Send;
+    /// The session that `expired` numbered is gone (see [`TransportError::SessionExpired`]):
+    /// start a new one by replaying the client's handshake, unless that happened already.
+    fn renew_session(&self, expired: u64) -> impl Future<Output = Result<(), TransportError>> + Send;
+    /// Ends the session on the server and stops every stream (bounded in time).
+    fn close(&self) -> impl Future<Output = ()> + Send;
+}
+
+/// What became of one client message.
+#[derive(Debug)]
+#[must_use]
+pub enum Sent {
+    /// The exchange is over and whatever the server answered went to the sink: a request of
+    /// the message still pending will get no answer from the server.
+    Answered,
+    /// The server accepted the message and answers later on a stream; `lost` is cancelled if that
+    /// stream ends for good before they arrive.
+    Accepted { lost: CancellationToken },
+    /// The server did not get (or refused to process) the message: sending it again is safe.
+    NotDelivered(TransportError),
+    /// The exchange failed after the server may have received the message.
+    Failed(TransportError),
+}
 
 /// What became of one server message handed to a [`Sink`].
 #[derive(Debug, PartialEq, Eq)]
@@ -82,6 +117,9 @@ pub enum TransportError {
     /// A response stream ended before its answers and could not be resumed.
     #[error("the server closed the response stream before answering, and it could not be resumed")]
     StreamEnded,
+    /// The stream that was to carry the answer ended for good first.
+    #[error("the server's event stream closed before it answered")]
+    AnswerLost,
     /// The server's body is not what its Content-Type promised.
     #[error("the server sent an invalid response: {0}")]
     InvalidResponse(String),
@@ -97,5 +135,26 @@ impl From<reqwest::Error> for TransportError {
     fn from(error: reqwest::Error) -> Self {
         // Drop the URL: its query may carry an API key, and the message reaches the client and logs.
         Self::Network(error.without_url())
+    }
+}
+
+impl Sent {
+    /// The outcome of an exchange that ended in `error`. Refusals the server gives before acting on
+    /// a message (an expired session, 401, 403 for scope) and connections that never carried it are
+    /// [`Sent::NotDelivered`]; anything else may have reached the server.
+    pub fn from_error(error: TransportError) -> Self {
+        let before_delivery = match &error {
+            TransportError::SessionExpired { .. }
+            | TransportError::Unauthorized { .. }
+            | TransportError::InsufficientScope { .. }
+            | TransportError::Auth(_) => true,
+            TransportError::Network(error) => error.is_connect(),
+            _ => false,
+        };
+        if before_delivery {
+            Self::NotDelivered(error)
+        } else {
+            Self::Failed(error)
+        }
     }
 }
