@@ -89,6 +89,10 @@ pub struct Args {
     #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
     host: String,
 
+    /// Transports to try: http-first (Streamable HTTP, then HTTP+SSE), sse-first, http-only, sse-only
+    #[arg(long, value_name = "MODE", default_value = "http-first")]
+    transport: String,
+
     /// Root directory for tokens, client registrations and metadata [env: MCP_REMOTE_CONFIG_DIR]
     #[arg(long, value_name = "PATH")]
     config_dir: Option<PathBuf>,
@@ -125,6 +129,8 @@ pub struct Config {
     pub config_dir: PathBuf,
     /// Program that opens the sign-in URL instead of the platform opener.
     pub browser: Option<PathBuf>,
+    /// Which transports to try, in what order.
+    pub transport: crate::transport::TransportMode,
 }
 
 impl Config {
@@ -234,6 +240,7 @@ impl Config {
             .or_else(default_config_dir)
             .ok_or_else(|| CliError::invalid("no config directory: pass --config-dir or set MCP_REMOTE_CONFIG_DIR"))?;
         let browser = env(BROWSER_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let transport = args.transport.parse().map_err(|why| CliError::invalid(format!("--transport: {why}")))?;
         let log_level = match (args.debug, args.silent) {
             (true, _) => LogLevel::Debug,
             (_, true) => LogLevel::Error,
@@ -254,6 +261,7 @@ impl Config {
             resource,
             config_dir,
             browser,
+            transport,
         })
     }
 }
@@ -422,6 +430,15 @@ mod tests {
         assert_eq!(c.log_level, LogLevel::Info);
         assert_eq!(c.config_dir, PathBuf::from("/tmp/x"));
         assert!(c.headers.is_empty());
+        assert_eq!(c.transport, crate::transport::TransportMode::HttpFirst);
+    }
+
+    #[test]
+    fn transport_takes_the_npm_modes() {
+        let c = parse(&["https://example.com/mcp", "--transport", "sse-only"], &[("MCP_REMOTE_CONFIG_DIR", "/x")]);
+        assert_eq!(c.unwrap().transport, crate::transport::TransportMode::SseOnly);
+        let e = error_of(&["https://example.com/mcp", "--transport", "ws"]);
+        assert!(e.contains("--transport") && e.contains("sse-first"), "{e}");
     }
 
     #[test]

@@ -322,6 +322,24 @@ pub fn error_object(body: &[u8]) -> Option<&RawValue> {
     parsed.error.get().starts_with('{').then_some(parsed.error)
 }
 
+/// Error codes only the 2026-07-28 revision defines: header mismatch, missing client capability,
+/// unsupported protocol version. A body carrying one comes from a modern server.
+pub const MODERN_ERROR_CODES: std::ops::RangeInclusive<i64> = -32022..=-32020;
+
+/// The `error.code` of a JSON-RPC error response.
+pub fn error_code(body: &[u8]) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct Error {
+        code: i64,
+    }
+    serde_json::from_str::<Error>(error_object(body)?.get()).ok().map(|error| error.code)
+}
+
+/// Whether `body` is a JSON-RPC error only a modern (2026-07-28) server sends.
+pub fn is_modern_error(body: &[u8]) -> bool {
+    error_code(body).is_some_and(|code| MODERN_ERROR_CODES.contains(&code))
+}
+
 /// Builds `{"jsonrpc":"2.0","id":<id>,"error":{"code":..,"message":..[,"data":..]}}`.
 /// `id` is raw JSON text; `None` writes `null` (for lines whose id could not be read).
 pub fn error_response(id: Option<&[u8]>, code: i64, message: &str, data: Option<&serde_json::Value>) -> Bytes {

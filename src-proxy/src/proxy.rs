@@ -130,7 +130,7 @@ where
         tokens: auth.clone().map(|auth| auth as Arc<dyn transport::TokenSource>),
         shutdown: give_up.clone(),
     };
-    let settings = transport::Settings { endpoint, sink: Arc::clone(&router) as _ };
+    let settings = transport::Settings { endpoint, sink: Arc::clone(&router) as _, mode: config.transport };
     let transport = transport::connect(settings);
     info!(server = %crate::logging::redacted_url(&config.server_url), "proxying stdio");
     let proxy = Proxy { transport, router, auth, give_up };

@@ -50,8 +50,13 @@ pub struct PeerServer {
 }
 
 impl PeerServer {
-    /// Waits until a line of the peer's output contains `ready`.
+    /// Waits until a line of the peer's output contains `ready`; the server's MCP endpoint is
+    /// `path` on `port`.
     async fn spawn(mut command: Command, port: u16, ready: &str) -> Self {
+        Self::spawn_at(command, port, "/mcp", ready).await
+    }
+
+    async fn spawn_at(mut command: Command, port: u16, path: &str, ready: &str) -> Self {
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = command.spawn().expect("spawn peer server");
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -86,7 +91,7 @@ impl PeerServer {
         assert!(matches!(found, Ok(true)), "peer server never printed {ready:?}; output:\n{}", seen.join("\n"));
         // Keep draining so the peer never blocks on a full pipe.
         tokio::spawn(async move { while rx.recv().await.is_some() {} });
-        Self { child, port, url: format!("http://127.0.0.1:{port}/mcp") }
+        Self { child, port, url: format!("http://127.0.0.1:{port}{path}") }
     }
 
     /// `@modelcontextprotocol/server-everything` in Streamable HTTP mode (stateful, SSE, event store).
@@ -97,12 +102,23 @@ impl PeerServer {
         Self::spawn(command, port, "listening on port").await
     }
 
-    /// The Python SDK's server (`tests/peers/python_server.py`); `flags` such as `--stateless`, `--json`.
+    /// `@modelcontextprotocol/server-everything` on the legacy HTTP+SSE transport (2024-11-05):
+    /// `GET /sse`, then POSTs to the `/message?sessionId=` its `endpoint` event names.
+    pub async fn everything_sse(port: u16) -> Self {
+        let script = require(peers_dir().join("node_modules/@modelcontextprotocol/server-everything/dist/index.js"));
+        let mut command = Command::new(node22());
+        command.arg(script).arg("sse").env("PORT", port.to_string());
+        Self::spawn_at(command, port, "/sse", "Server is running on port").await
+    }
+
+    /// The Python SDK's server (`tests/peers/python_server.py`); `flags` such as `--stateless`,
+    /// `--json`, or `--sse` for the legacy HTTP+SSE transport (endpoint `/sse`).
     pub async fn python(flags: &[&str]) -> Self {
         let port = free_port();
         let mut command = Command::new(python());
         command.arg(peers_dir().join("python_server.py")).arg(port.to_string()).args(flags);
-        Self::spawn(command, port, "Uvicorn running on").await
+        let path = if flags.contains(&"--sse") { "/sse" } else { "/mcp" };
+        Self::spawn_at(command, port, path, "Uvicorn running on").await
     }
 
     /// The Python SDK's OAuth-protected server (`tests/peers/python_oauth_server.py`): its own
@@ -129,6 +145,18 @@ impl PeerServer {
 /// Runs the Python SDK's stdio client (`tests/peers/sdk_client.py`) through `mcp-remote` against
 /// `url`: initialize → tools/list → tools/call echo. Returns its one-line JSON summary.
 pub async fn python_sdk_client(url: &str) -> serde_json::Value {
+    python_sdk_client_with(url, None, &[]).await
+}
+
+/// [`python_sdk_client`], then a call of `asking_tool` (`{"name", "arguments"}`), a tool that sends
+/// the client a request (sampling, elicitation, roots) which the client answers; `extra` are more
+/// mcp-remote arguments. The summary adds `asked` (the methods the client was asked) and
+/// `askingResult` (the tool's text).
+pub async fn python_sdk_client_with(
+    url: &str,
+    asking_tool: Option<serde_json::Value>,
+    extra: &[&str],
+) -> serde_json::Value {
     let config_dir = std::env::temp_dir().join(format!("mcp-remote-sdk-client-{}", std::process::id()));
     let output = tokio::time::timeout(
         Duration::from_secs(90),
@@ -136,6 +164,9 @@ pub async fn python_sdk_client(url: &str) -> serde_json::Value {
             .arg(peers_dir().join("sdk_client.py"))
             .arg(crate::sidecar::binary_path())
             .arg(url)
+            .args(asking_tool.map(|tool| tool.to_string()))
+            .arg("--")
+            .args(extra)
             .env("MCP_REMOTE_CONFIG_DIR", &config_dir)
             .kill_on_drop(true)
             .output(),

@@ -1,0 +1,82 @@
+//! The legacy HTTP+SSE transport (2024-11-05) against real servers that still speak only it:
+//! `@modelcontextprotocol/server-everything sse` (TypeScript SDK) and the Python SDK's `sse`.
+//! With no flag the proxy tries Streamable HTTP, sees the spec's sign (404/405 to the POST) and
+//! falls back; the `--transport` modes do as documented; a stream that dies with a call in flight
+//! answers that call with an error, and the next call works on a new stream.
+
+use mcp_remote_tests::peers::{free_port, python_sdk_client_with, PeerServer};
+use mcp_remote_tests::sidecar::{Launch, Sidecar};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_client_reaches_server_everything_over_sse_with_no_flag() {
+    let server = PeerServer::everything_sse(free_port()).await;
+    let sampling = json!({ "name": "trigger-sampling-request", "arguments": { "prompt": "hi", "maxTokens": 10 } });
+    let summary = python_sdk_client_with(&server.url, Some(sampling), &[]).await;
+    assert_eq!(summary["echo"], "Echo: hello through mcp-remote");
+    assert_eq!(summary["asked"], json!(["sampling/createMessage"]));
+    assert!(summary["askingResult"].as_str().unwrap().contains("sampled by the stdio client"), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_client_reaches_the_python_sdk_over_sse_with_no_flag() {
+    let server = PeerServer::python(&["--sse"]).await;
+    let summary = python_sdk_client_with(&server.url, Some(json!({ "name": "ask_name" })), &[]).await;
+    assert_eq!(summary["server"], "python-sdk-test-server");
+    assert_eq!(summary["echo"], "hello through mcp-remote");
+    assert_eq!(summary["asked"], json!(["elicitation/create"]));
+    assert_eq!(summary["askingResult"], "hello Claude");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_modes_behave_as_documented() {
+    let sse = PeerServer::python(&["--sse"]).await;
+    let summary = python_sdk_client_with(&sse.url, None, &["--transport", "sse-only"]).await;
+    assert_eq!(summary["echo"], "hello through mcp-remote");
+    let summary = python_sdk_client_with(&sse.url, None, &["--transport", "sse-first"]).await;
+    assert_eq!(summary["echo"], "hello through mcp-remote");
+
+    // http-only never tries the event stream: the POST's 405 is the answer.
+    let sidecar = Sidecar::spawn_with(Launch::new(&sse.url).arg("--transport").arg("http-only"));
+    let answer = sidecar.initialize_answer().await;
+    assert_eq!(answer["error"]["data"]["httpStatus"], 405, "{answer}");
+
+    // sse-only against a Streamable HTTP server: its refusal of the bare GET (400, with a JSON-RPC
+    // error the client gets as it is) is the answer.
+    let streamable = PeerServer::python(&[]).await;
+    let sidecar = Sidecar::spawn_with(Launch::new(&streamable.url).arg("--transport").arg("sse-only"));
+    let answer = sidecar.initialize_answer().await;
+    assert!(answer["error"]["message"].is_string() && answer.get("result").is_none(), "{answer}");
+    // sse-first against it falls back to Streamable HTTP.
+    let summary = python_sdk_client_with(&streamable.url, None, &["--transport", "sse-first"]).await;
+    assert_eq!(summary["echo"], "hello through mcp-remote");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_lost_mid_call_answers_the_call_and_a_new_stream_serves_the_next() {
+    let port = free_port();
+    let mut server = PeerServer::everything_sse(port).await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let call = sidecar.send_request(
+        json!(900),
+        "tools/call",
+        json!({ "name": "trigger-long-running-operation", "arguments": { "duration": 30, "steps": 30 },
+                "_meta": { "progressToken": "op" } }),
+    );
+    loop {
+        if sidecar.next_notification().await["method"] == "notifications/progress" {
+            break;
+        }
+    }
+    server.kill().await;
+    let answer = sidecar.wait_response(call, "the call whose stream died").await;
+    assert_eq!(answer["id"], 900);
+    let message = answer["error"]["message"].as_str().unwrap_or_else(|| panic!("{answer}"));
+    assert!(message.contains("closed before it answered"), "{message}");
+
+    let _server = PeerServer::everything_sse(port).await;
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "back" })).await, "Echo: back");
+    assert!(sidecar.violations().is_empty(), "{:?}", sidecar.violations());
+    assert!(sidecar.close().await.success());
+}
