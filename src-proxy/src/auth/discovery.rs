@@ -59,14 +59,28 @@ pub struct Discovery {
     pub default_endpoints: bool,
 }
 
+/// The scope that asks for a refresh token, where the authorization server offers it.
+const OFFLINE_ACCESS: &str = "offline_access";
+
 impl Discovery {
-    /// Scopes to ask for: the challenge's, else all the resource supports, else none.
+    /// Scopes to ask for: the challenge's, else all the resource supports, else none; plus
+    /// `offline_access` when the authorization server lists it (2026-07-28: only then).
     pub fn scopes_for(&self, challenge: &Challenge) -> Option<String> {
-        if let Some(scope) = challenge.scope.as_deref().filter(|s| !s.trim().is_empty()) {
-            return Some(scope.to_string());
+        let base = match challenge.scope.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(scope) => Some(scope.to_string()),
+            None => {
+                let supported = self.resource.as_ref().and_then(|r| r.scopes_supported.as_ref());
+                supported.filter(|s| !s.is_empty()).map(|s| s.join(" "))
+            }
+        };
+        let offered = self.server.scopes_supported.as_ref().is_some_and(|s| s.iter().any(|s| s == OFFLINE_ACCESS));
+        match base {
+            Some(base) if offered && !base.split_whitespace().any(|s| s == OFFLINE_ACCESS) => {
+                Some(format!("{base} {OFFLINE_ACCESS}"))
+            }
+            None if offered => Some(OFFLINE_ACCESS.to_string()),
+            base => base,
         }
-        let supported = self.resource.as_ref()?.scopes_supported.as_ref()?;
-        (!supported.is_empty()).then(|| supported.join(" "))
     }
 }
 
@@ -348,6 +362,11 @@ mod tests {
         assert_eq!(discovery.scopes_for(&Challenge::default()).as_deref(), Some("a b"));
         discovery.resource = None;
         assert_eq!(discovery.scopes_for(&Challenge::default()), None);
+        discovery.server.scopes_supported = Some(vec!["x".into(), "offline_access".into()]);
+        assert_eq!(discovery.scopes_for(&Challenge::default()).as_deref(), Some("offline_access"));
+        assert_eq!(discovery.scopes_for(&challenged).as_deref(), Some("x offline_access"));
+        let already = Challenge { scope: Some("offline_access x".into()), ..Challenge::default() };
+        assert_eq!(discovery.scopes_for(&already).as_deref(), Some("offline_access x"));
     }
 
     #[test]
