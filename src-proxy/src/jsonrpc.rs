@@ -163,6 +163,8 @@ pub struct ClientMessage {
     pub target: Option<Bytes>,
     /// For `notifications/cancelled`: the raw id of the request being cancelled.
     pub cancels: Option<Bytes>,
+    /// The raw `params` of a single request or notification, a slice of `body`.
+    pub params: Option<Bytes>,
 }
 
 /// Why a client line could not be forwarded; each maps to a JSON-RPC error response.
@@ -218,7 +220,7 @@ impl ClientMessage {
             serde_json::error::Category::Data => ClientLineError::Invalid("not a JSON-RPC message"),
             _ => ClientLineError::Parse(e.to_string()),
         })?;
-        let (envelope, params) = parsed.routing();
+        let (envelope, raw_params) = parsed.routing();
         let shape = shape_of(&envelope).ok_or(ClientLineError::Invalid("not a JSON-RPC message"))?;
         let method = envelope.method.as_deref().map_or(Method::Other, Method::from_name);
         let method_name = envelope.method.as_ref().map(|name| text_of(&body, name));
@@ -232,7 +234,7 @@ impl ClientMessage {
         let params = match method {
             Method::ToolsCall | Method::PromptsGet | Method::ResourcesRead | Method::Cancelled => {
                 // By-position params (an array) name nothing; serde would read them as a struct.
-                let named = params.filter(|raw| raw.get().starts_with('{'));
+                let named = raw_params.filter(|raw| raw.get().starts_with('{'));
                 named.and_then(|raw| serde_json::from_str::<Params<'_>>(raw.get()).ok()).unwrap_or_default()
             }
             _ => Params::default(),
@@ -244,7 +246,8 @@ impl ClientMessage {
         }
         .map(|text| text_of(&body, text));
         let cancels = params.request_id.filter(|_| method == Method::Cancelled).map(|id| raw_slice(&body, id));
-        Ok(Self { request_ids, method, method_name, target, cancels, body })
+        let raw_params = raw_params.map(|raw| raw_slice(&body, raw));
+        Ok(Self { request_ids, method, method_name, target, cancels, params: raw_params, body })
     }
 
     fn parse_batch(body: Bytes) -> Result<Self, ClientLineError> {
@@ -264,7 +267,15 @@ impl ClientMessage {
             }
         }
         drop(items);
-        Ok(Self { request_ids, method: Method::Other, method_name: None, target: None, cancels: None, body })
+        Ok(Self {
+            request_ids,
+            method: Method::Other,
+            method_name: None,
+            target: None,
+            cancels: None,
+            params: None,
+            body,
+        })
     }
 }
 

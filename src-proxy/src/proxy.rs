@@ -130,7 +130,8 @@ where
         tokens: auth.clone().map(|auth| auth as Arc<dyn transport::TokenSource>),
         shutdown: give_up.clone(),
     };
-    let settings = transport::Settings { endpoint, sink: Arc::clone(&router) as _, mode: config.transport };
+    let folder = Some(Store::new(&config.config_dir).server(&config.server_key()));
+    let settings = transport::Settings { endpoint, sink: Arc::clone(&router) as _, mode: config.transport, folder };
     let transport = transport::connect(settings);
     info!(server = %crate::logging::redacted_url(&config.server_url), "proxying stdio");
     let proxy = Proxy { transport, router, auth, give_up };

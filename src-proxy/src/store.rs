@@ -29,6 +29,7 @@ const TOKENS_FILE: &str = "tokens.json";
 const CLIENT_FILE: &str = "client.json";
 const METADATA_FILE: &str = "metadata.json";
 const SIGN_IN_FILE: &str = "signin.json";
+const TRANSPORT_FILE: &str = "transport.json";
 const TRAY_LOCK: &str = "tray.lock";
 const LOCKS_DIR: &str = "locks";
 
@@ -175,6 +176,20 @@ pub struct Metadata {
     pub extra: Map<String, Value>,
 }
 
+/// `transport.json`: which protocol era and transport the server was last found to speak, so a
+/// restart need not probe again. Re-checked whenever the assumption fails.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KnownTransport {
+    #[serde(default = "format_version")]
+    pub version: u32,
+    /// `"2026-07-28"`, `"streamable-http"` or `"http+sse"`.
+    pub transport: String,
+    /// When it was found, in seconds since the Unix epoch.
+    pub found: u64,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// `signin.json`: a sidecar waiting for the user to finish signing in. The redirect goes to that
 /// sidecar's own listener, so its PKCE verifier never leaves the process that made it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -280,6 +295,14 @@ impl ServerDir {
 
     pub fn save_metadata(&self, metadata: &Metadata) -> Result<(), StoreError> {
         self.write_json(METADATA_FILE, metadata)
+    }
+
+    pub fn known_transport(&self) -> Option<KnownTransport> {
+        read_json(&self.dir.join(TRANSPORT_FILE)).ok()?
+    }
+
+    pub fn save_known_transport(&self, known: &KnownTransport) -> Result<(), StoreError> {
+        self.write_json(TRANSPORT_FILE, known)
     }
 
     /// The sign-in a sidecar is waiting on, if any and not past its deadline.

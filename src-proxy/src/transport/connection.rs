@@ -1,20 +1,26 @@
-//! Choosing the transport for a server: the one function the proxy calls, [`connect`], and the
-//! [`Connection`] it returns, which speaks whichever transport the server turned out to have.
+//! Choosing the protocol era and transport for a server: the one function the proxy calls,
+//! [`connect`], and the [`Connection`] it returns, which speaks whatever the server turned out to.
 //!
-//! The choice is made on the client's `initialize`, as `--transport` says. `http-first` (the
-//! default) POSTs it as Streamable HTTP and falls back to HTTP+SSE only on the spec's sign: a 400,
-//! 404 or 405 whose body is not a modern JSON-RPC error. `sse-first` opens the event stream
-//! first and falls back to Streamable HTTP when the server refuses the GET. The `-only` modes
-//! never fall back. A 401 is never a reason to fall back: the proxy signs in and sends again.
+//! The choice is made on the client's `initialize`. Where `--transport` allows HTTP (the default
+//! `http-first`, and `http-only`) the server is first asked `server/discover`, as the 2026-07-28
+//! versioning rules say: a discover result means the stateless revision; anything else short of a
+//! sign-in means an older server, which gets the client's `initialize` as Streamable HTTP. That
+//! falls back to HTTP+SSE only on the spec's sign: a 400, 404 or 405 whose body is not a modern
+//! JSON-RPC error. `sse-first` opens the event stream first and falls back to Streamable HTTP when
+//! the server refuses the GET; the `-only` modes never fall back. A 401 is never a reason to fall
+//! back: the proxy signs in and sends again. What was found is kept in the server's folder
+//! (`transport.json`), so the next start skips the probe, and probes again if that fails.
 
 use super::legacy_sse::LegacySse;
+use super::stateless::{Probe, Stateless};
 use super::streamable_http::StreamableHttp;
 use super::{Endpoint, Sent, Sink, Transport, TransportError};
 use crate::jsonrpc::{self, ClientMessage, Method};
+use crate::store::{KnownTransport, ServerDir};
 use reqwest::StatusCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use tracing::info;
+use tracing::{debug, info, warn};
 
 /// Which transports to try, and in what order (the npm `mcp-remote` names).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,31 +52,126 @@ pub struct Settings {
     /// Where every server message goes.
     pub sink: Arc<dyn Sink>,
     pub mode: TransportMode,
+    /// The server's folder, where what it speaks is remembered (none: probe every time).
+    pub folder: Option<ServerDir>,
+}
+
+/// The transports a server may turn out to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Speaks {
+    Modern = 0,
+    Streamable = 1,
+    Legacy = 2,
+}
+
+impl Speaks {
+    fn from_u8(value: u8) -> Self {
+        match value {
+            0 => Self::Modern,
+            1 => Self::Streamable,
+            _ => Self::Legacy,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Modern => "2026-07-28",
+            Self::Streamable => "streamable-http",
+            Self::Legacy => "http+sse",
+        }
+    }
 }
 
 /// The transport to one server.
 pub struct Connection {
     mode: TransportMode,
+    modern: Stateless,
     streamable: StreamableHttp,
     legacy: LegacySse,
-    /// The server turned out to speak HTTP+SSE.
-    on_legacy: AtomicBool,
+    /// What the server turned out to speak ([`Speaks`]).
+    speaks: AtomicU8,
+    folder: Option<ServerDir>,
 }
 
 /// Connects to `settings.endpoint`; nothing is sent until the first message.
 pub fn connect(settings: Settings) -> Connection {
-    let Settings { endpoint, sink, mode } = settings;
+    let Settings { endpoint, sink, mode, folder } = settings;
+    let speaks = if mode == TransportMode::SseOnly { Speaks::Legacy } else { Speaks::Streamable };
     Connection {
         mode,
+        modern: Stateless::new(endpoint.clone(), Arc::clone(&sink)),
         streamable: StreamableHttp::new(endpoint.clone(), Arc::clone(&sink)),
         legacy: LegacySse::new(endpoint, sink),
-        on_legacy: AtomicBool::new(mode == TransportMode::SseOnly),
+        speaks: AtomicU8::new(speaks as u8),
+        folder,
     }
 }
 
 impl Connection {
-    /// Sends the client's `initialize` on the transport the mode picks, falling back as it allows.
+    fn speaks(&self) -> Speaks {
+        Speaks::from_u8(self.speaks.load(Ordering::Relaxed))
+    }
+
+    fn found(&self, speaks: Speaks) {
+        self.speaks.store(speaks as u8, Ordering::Relaxed);
+        let Some(folder) = &self.folder else {
+            return;
+        };
+        if folder.known_transport().is_some_and(|known| known.transport == speaks.name()) {
+            return;
+        }
+        let known = KnownTransport {
+            version: crate::store::FORMAT_VERSION,
+            transport: speaks.name().to_owned(),
+            found: crate::store::unix_now(),
+            extra: Default::default(),
+        };
+        if let Err(error) = folder.save_known_transport(&known) {
+            warn!(%error, "cannot remember what the server speaks");
+        }
+    }
+
+    /// Sends the client's `initialize`: to a modern server (answered from `server/discover`),
+    /// else on the transport the mode picks, falling back as it allows.
     async fn initialize(&self, message: &ClientMessage) -> Sent {
+        let may_probe = matches!(self.mode, TransportMode::HttpFirst | TransportMode::HttpOnly);
+        let known = self.folder.as_ref().and_then(ServerDir::known_transport).map(|k| k.transport);
+        let known_older = known.as_deref().is_some_and(|k| k != Speaks::Modern.name());
+        if may_probe && !known_older {
+            if let Some(sent) = self.try_modern(message).await {
+                return sent;
+            }
+        }
+        let sent = self.initialize_older(message).await;
+        if let (Sent::NotDelivered(error) | Sent::Failed(error), true) = (&sent, may_probe && known_older) {
+            // What was remembered may be out of date: the server may have been upgraded.
+            debug!(%error, "the remembered transport failed; asking the server again");
+            if let Some(sent) = self.try_modern(message).await {
+                return sent;
+            }
+        }
+        sent
+    }
+
+    /// Probes with `server/discover`; `Some` when that settled the matter (modern, or a sign-in).
+    async fn try_modern(&self, message: &ClientMessage) -> Option<Sent> {
+        match self.modern.probe(message).await {
+            Ok(Probe::Modern) => {
+                info!("the server speaks MCP 2026-07-28");
+                self.found(Speaks::Modern);
+                Some(self.modern.send(message).await)
+            }
+            Ok(Probe::Legacy(why)) => {
+                debug!(%why, "the server does not speak 2026-07-28");
+                None
+            }
+            Err(error) => Some(Sent::from_error(error)),
+        }
+    }
+
+    /// Sends `initialize` as Streamable HTTP or HTTP+SSE, as the mode says.
+    async fn initialize_older(&self, message: &ClientMessage) -> Sent {
         let (first_is_legacy, may_fall_back) = match self.mode {
             TransportMode::HttpFirst => (false, true),
             TransportMode::SseFirst => (true, true),
@@ -80,8 +181,9 @@ impl Connection {
         let sent = self.send_on(first_is_legacy, message).await;
         let refused = match &sent {
             Sent::NotDelivered(error) | Sent::Failed(error) if may_fall_back => error,
+            Sent::NotDelivered(_) | Sent::Failed(_) => return sent,
             _ => {
-                self.on_legacy.store(first_is_legacy, Ordering::Relaxed);
+                self.found(if first_is_legacy { Speaks::Legacy } else { Speaks::Streamable });
                 return sent;
             }
         };
@@ -95,7 +197,7 @@ impl Connection {
         match retried {
             Sent::NotDelivered(_) | Sent::Failed(_) => sent,
             retried => {
-                self.on_legacy.store(!first_is_legacy, Ordering::Relaxed);
+                self.found(if first_is_legacy { Speaks::Streamable } else { Speaks::Legacy });
                 retried
             }
         }
@@ -115,22 +217,26 @@ impl Transport for Connection {
         if message.method == Method::Initialize {
             return self.initialize(message).await;
         }
-        self.send_on(self.on_legacy.load(Ordering::Relaxed), message).await
+        match self.speaks() {
+            Speaks::Modern => self.modern.send(message).await,
+            Speaks::Streamable => self.streamable.send(message).await,
+            Speaks::Legacy => self.legacy.send(message).await,
+        }
     }
 
     async fn renew_session(&self, expired: u64) -> Result<(), TransportError> {
-        if self.on_legacy.load(Ordering::Relaxed) {
-            self.legacy.renew_session(expired).await
-        } else {
-            self.streamable.renew_session(expired).await
+        match self.speaks() {
+            Speaks::Modern => self.modern.renew_session(expired).await,
+            Speaks::Streamable => self.streamable.renew_session(expired).await,
+            Speaks::Legacy => self.legacy.renew_session(expired).await,
         }
     }
 
     async fn close(&self) {
-        if self.on_legacy.load(Ordering::Relaxed) {
-            self.legacy.close().await
-        } else {
-            self.streamable.close().await
+        match self.speaks() {
+            Speaks::Modern => self.modern.close().await,
+            Speaks::Streamable => self.streamable.close().await,
+            Speaks::Legacy => self.legacy.close().await,
         }
     }
 }

@@ -4,14 +4,16 @@
 //! ([`Sent`]); every message the server sends, on whatever exchange or stream, goes to the one
 //! [`Sink`] (the proxy's router, the only ledger of pending requests). A transport never writes
 //! stdout and never decides what the client sees. Each protocol era is one module:
-//! [`streamable_http`] (2025-03-26 … 2025-11-25, sessions) and [`legacy_sse`] (2024-11-05
-//! HTTP+SSE); [`connect`] chooses among them, so the proxy never names one. [`body`] and [`sse`] read server bodies for all of them.
+//! [`stateless`] (2026-07-28, bridged to 2025-era clients), [`streamable_http`] (2025-03-26 …
+//! 2025-11-25, sessions) and [`legacy_sse`] (2024-11-05 HTTP+SSE); [`connect`] chooses among
+//! them, so the proxy never names one. [`body`] and [`sse`] read server bodies for all of them.
 
 mod body;
 mod connection;
 mod http;
 mod legacy_sse;
 pub mod sse;
+mod stateless;
 mod streamable_http;
 
 pub use connection::{connect, Connection, Settings, TransportMode};
