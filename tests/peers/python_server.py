@@ -1,23 +1,30 @@
-"""A real MCP server from the Python SDK (MCPServer, formerly FastMCP).
+"""A real MCP server from the Python SDK 2.3 (MCPServer, formerly FastMCP).
 
 Usage: python_server.py PORT [--stateless] [--json] [--sse]
-Tools: echo(message), add(a, b), ask_name() (asks the client for a name by elicitation).
-Serves Streamable HTTP on /mcp (dual era: 2025 sessions and the stateless 2026-07-28 revision),
-or with --sse the legacy HTTP+SSE transport (GET /sse, POST /messages/), on 127.0.0.1:PORT until
-killed.
+  Streamable HTTP on /mcp, dual era: a request whose MCP-Protocol-Version is 2026-07-28 is served
+  statelessly; an `initialize` opens a 2025 session (or none, with --stateless). With --sse, the
+  legacy HTTP+SSE transport instead (GET /sse, POST /messages/?session_id=...).
+  PORT 0 picks a free port. Once the socket listens it prints one line to stdout:
+    listening on http://127.0.0.1:PORT/mcp   (or /sse)
+
+Tools: echo(message), add(a, b), confirm(question) (form elicitation), ask_llm(prompt) (sampling),
+region_echo(region, message) (`region` carries `x-mcp-header: Region`). The elicitation and sampling
+tools use the SDK's Resolve(...) markers, so one definition serves both eras: 2026-07-28 answers
+`input_required` (the client sends the call again with inputResponses and requestState); 2025 sends
+real elicitation/create and sampling/createMessage requests mid-call.
 """
 
+import socket
 import sys
+from typing import Annotated
 
-from pydantic import BaseModel
-
-from mcp.server.mcpserver import Context, MCPServer
+import anyio
+import uvicorn
+from mcp.server.mcpserver import ElicitationResult, Elicit, MCPServer, Resolve, Sample
+from mcp_types import CreateMessageResult, SamplingMessage, TextContent
+from pydantic import BaseModel, Field
 
 server = MCPServer("python-sdk-test-server")
-
-
-class Name(BaseModel):
-    name: str
 
 
 @server.tool()
@@ -32,24 +39,57 @@ def add(a: float, b: float) -> str:
     return f"{a + b:g}"
 
 
+class Confirmation(BaseModel):
+    confirm: bool
+
+
+def ask_confirmation(question: str) -> Elicit[Confirmation]:
+    return Elicit(question, Confirmation)
+
+
 @server.tool()
-async def ask_name(ctx: Context) -> str:
-    """Ask the client for a name (a server-to-client elicitation request) and greet it."""
-    answer = await ctx.elicit(message="What is your name?", schema=Name)
-    if answer.action != "accept" or answer.data is None:
-        return f"no name ({answer.action})"
-    return f"hello {answer.data.name}"
+def confirm(question: str, answer: Annotated[ElicitationResult[Confirmation], Resolve(ask_confirmation)]) -> str:
+    """Ask the user to confirm (elicitation)."""
+    if answer.action == "accept":
+        return f"confirmed: {answer.data.confirm}"
+    return f"not confirmed: {answer.action}"
+
+
+def ask_model(prompt: str) -> Sample:
+    return Sample([SamplingMessage(role="user", content=TextContent(type="text", text=prompt))], max_tokens=100)
+
+
+@server.tool()
+def ask_llm(prompt: str, reply: Annotated[CreateMessageResult, Resolve(ask_model)]) -> str:
+    """Ask the client LLM (sampling)."""
+    content = reply.content
+    return f"llm said: {content.text if isinstance(content, TextContent) else content}"
+
+
+@server.tool()
+def region_echo(region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})], message: str) -> str:
+    """Echo with the region mirrored into the Mcp-Param-Region header."""
+    return f"{region}: {message}"
+
+
+def main() -> None:
+    port = int(sys.argv[1])
+    if "--sse" in sys.argv:
+        app, path = server.sse_app(host="127.0.0.1"), "/sse"
+    else:
+        app = server.streamable_http_app(
+            host="127.0.0.1", stateless_http="--stateless" in sys.argv, json_response="--json" in sys.argv
+        )
+        path = "/mcp"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    # Connections made from now on queue in the backlog until uvicorn accepts them.
+    print(f"listening on http://127.0.0.1:{sock.getsockname()[1]}{path}", flush=True)
+    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    anyio.run(lambda: uv.serve(sockets=[sock]))
 
 
 if __name__ == "__main__":
-    port = int(sys.argv[1])
-    if "--sse" in sys.argv:
-        server.run("sse", host="127.0.0.1", port=port)
-    else:
-        server.run(
-            "streamable-http",
-            host="127.0.0.1",
-            port=port,
-            stateless_http="--stateless" in sys.argv,
-            json_response="--json" in sys.argv,
-        )
+    main()

@@ -30,8 +30,13 @@ async def on_sampling(context, params: types.CreateMessageRequestParams) -> type
 
 
 async def on_elicitation(context, params: types.ElicitRequestParams) -> types.ElicitResult:
+    """Accepts, filling each field of the requested form: strings with "Claude", numbers with 1,
+    booleans with true."""
     ASKED.append("elicitation/create")
-    return types.ElicitResult(action="accept", content={"name": "Claude"})
+    schema = getattr(params, "requested_schema", None) or {}
+    filled = {"string": "Claude", "boolean": True, "integer": 1, "number": 1}
+    content = {name: filled.get(field.get("type"), "Claude") for name, field in schema.get("properties", {}).items()}
+    return types.ElicitResult(action="accept", content=content)
 
 
 async def on_roots(context) -> types.ListRootsResult:

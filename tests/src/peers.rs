@@ -52,7 +52,7 @@ pub struct PeerServer {
 impl PeerServer {
     /// Waits until a line of the peer's output contains `ready`; the server's MCP endpoint is
     /// `path` on `port`.
-    async fn spawn(mut command: Command, port: u16, ready: &str) -> Self {
+    async fn spawn(command: Command, port: u16, ready: &str) -> Self {
         Self::spawn_at(command, port, "/mcp", ready).await
     }
 
@@ -111,14 +111,23 @@ impl PeerServer {
         Self::spawn_at(command, port, "/sse", "Server is running on port").await
     }
 
-    /// The Python SDK's server (`tests/peers/python_server.py`); `flags` such as `--stateless`,
-    /// `--json`, or `--sse` for the legacy HTTP+SSE transport (endpoint `/sse`).
+    /// A 2026-07-28 server of the TypeScript SDK v2 (`tests/peers/modern_server.mjs`):
+    /// `"dual"` also serves the 2025 handshake, `"reject"` refuses it (modern only).
+    pub async fn modern_ts(mode: &str) -> Self {
+        let port = free_port();
+        let mut command = Command::new(node22());
+        command.arg(peers_dir().join("modern_server.mjs")).arg(mode).arg(port.to_string());
+        Self::spawn(command, port, "listening on").await
+    }
+
+    /// The Python SDK's server (`tests/peers/python_server.py`), dual era; `flags` such as
+    /// `--stateless`, `--json`, or `--sse` for the legacy HTTP+SSE transport (endpoint `/sse`).
     pub async fn python(flags: &[&str]) -> Self {
         let port = free_port();
         let mut command = Command::new(python());
         command.arg(peers_dir().join("python_server.py")).arg(port.to_string()).args(flags);
         let path = if flags.contains(&"--sse") { "/sse" } else { "/mcp" };
-        Self::spawn_at(command, port, path, "Uvicorn running on").await
+        Self::spawn_at(command, port, path, "listening on").await
     }
 
     /// The Python SDK's OAuth-protected server (`tests/peers/python_oauth_server.py`): its own

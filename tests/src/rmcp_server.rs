@@ -1,5 +1,8 @@
 //! A real MCP server built on `rmcp` (the official Rust SDK), served over Streamable HTTP on
-//! loopback: stateful with SSE, stateless, or stateless with JSON responses.
+//! loopback: stateful with SSE, stateless, or stateless with JSON responses. rmcp 3.11 serves the
+//! stateless 2026-07-28 revision beside the 2025 ones; in [`Mode::Stateful`] requests of that
+//! revision are turned away as a 2025-era server turns them away (400, a `-32000` error naming
+//! the version), so the 2025 session machinery is what gets tested there.
 //!
 //! Tools: `echo` (returns `message`), `slow` (sleeps `ms`), `blob` (a text result of `bytes`
 //! bytes), `notify` (sends `count` log notifications, which rmcp routes to the standalone GET
@@ -9,6 +12,7 @@
 
 #![allow(deprecated)] // rmcp 3 marks logging, roots and sampling deprecated (SEP-2577); they still work.
 
+use axum::response::IntoResponse;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
@@ -144,11 +148,11 @@ impl ServerHandler for TestServer {
 /// How the server keeps state and answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Sessions, SSE responses with priming events, a GET stream.
+    /// 2025 only: sessions, SSE responses with priming events, a GET stream.
     Stateful,
-    /// No sessions; SSE responses.
+    /// No sessions; SSE responses. Speaks 2026-07-28 too.
     Stateless,
-    /// No sessions; plain `application/json` responses.
+    /// No sessions; plain `application/json` responses. Speaks 2026-07-28 too.
     StatelessJson,
 }
 
@@ -219,6 +223,7 @@ pub async fn start_on(mode: Mode, listener: tokio::net::TcpListener) -> RunningS
     let service = StreamableHttpService::new(|| Ok(TestServer::default()), Arc::clone(&sessions), config);
     let requests: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let recorder = Arc::clone(&requests);
+    let only_2025 = mode == Mode::Stateful;
     let app = axum::Router::new().nest_service("/mcp", service).layer(axum::middleware::from_fn(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             let recorder = Arc::clone(&recorder);
@@ -227,6 +232,12 @@ pub async fn start_on(mode: Mode, listener: tokio::net::TcpListener) -> RunningS
                     .lock()
                     .unwrap()
                     .push(Seen { method: request.method().to_string(), headers: request.headers().clone() });
+                let modern = request.headers().get("mcp-protocol-version").is_some_and(|v| v == "2026-07-28");
+                if only_2025 && modern {
+                    let body = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: Unsupported protocol version: 2026-07-28"}}"#;
+                    return (axum::http::StatusCode::BAD_REQUEST, [("content-type", "application/json")], body)
+                        .into_response();
+                }
                 next.run(request).await
             }
         },

@@ -21,11 +21,12 @@ async fn a_stdio_client_reaches_server_everything_over_sse_with_no_flag() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stdio_client_reaches_the_python_sdk_over_sse_with_no_flag() {
     let server = PeerServer::python(&["--sse"]).await;
-    let summary = python_sdk_client_with(&server.url, Some(json!({ "name": "ask_name" })), &[]).await;
+    let confirm = json!({ "name": "confirm", "arguments": { "question": "Go?" } });
+    let summary = python_sdk_client_with(&server.url, Some(confirm), &[]).await;
     assert_eq!(summary["server"], "python-sdk-test-server");
     assert_eq!(summary["echo"], "hello through mcp-remote");
     assert_eq!(summary["asked"], json!(["elicitation/create"]));
-    assert_eq!(summary["askingResult"], "hello Claude");
+    assert_eq!(summary["askingResult"], "confirmed: True");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

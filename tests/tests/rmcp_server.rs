@@ -32,14 +32,18 @@ async fn stateful_session_carries_session_version_and_user_headers() {
     assert_eq!(session.len(), 1);
     let seen = server.seen();
     assert!(seen.iter().all(|r| r.headers.get("x-api-key").is_some_and(|v| v == "key-123")));
-    let after_init: Vec<_> = seen.iter().skip(1).collect();
+    // First the era probe (server/discover, which this 2025-only server turns away), then the
+    // 2025 handshake and the session.
+    assert_eq!(seen[0].headers["mcp-method"], "server/discover");
+    assert_eq!(seen[0].headers["mcp-protocol-version"], "2026-07-28");
+    let after_init: Vec<_> = seen.iter().skip(2).collect();
     assert!(!after_init.is_empty());
     for request in after_init {
         assert_eq!(request.headers["mcp-session-id"], session[0].as_str(), "{} without session", request.method);
         assert_eq!(request.headers["mcp-protocol-version"], PROTOCOL_VERSION);
     }
-    assert!(seen[0].headers.get("mcp-session-id").is_none(), "initialize must not carry a session");
-    let accept = seen[0].headers["accept"].to_str().unwrap();
+    assert!(seen[1].headers.get("mcp-session-id").is_none(), "initialize must not carry a session");
+    let accept = seen[1].headers["accept"].to_str().unwrap();
     assert!(accept.contains("application/json") && accept.contains("text/event-stream"));
     assert!(sidecar.violations().is_empty(), "{:?}", sidecar.violations());
     assert!(sidecar.close().await.success());

@@ -5,6 +5,12 @@
 //! every listed tool (arguments built from each input schema), answering server requests such as
 //! elicitation with the schema's defaults. Exits 0 when every step succeeded.
 //!
+//! Where the scenario's context lists the tool calls to make (`toolCalls`, as in
+//! `http-custom-headers`), those are made with exactly those arguments instead. When the server
+//! offers resources or prompts, it lists them and reads or gets each, as Claude Desktop does
+//! (failures there are reported, not fatal). `json-schema-ref-no-deref` serves `tools/list` only,
+//! so no tool is called there.
+//!
 //! For the auth scenarios it configures the sidecar as a user would: `BROWSER` is a script that
 //! follows the authorization redirects, a Client ID Metadata Document URL is offered, and the
 //! pre-registered client of `MCP_CONFORMANCE_CONTEXT` (when the scenario gives one) is passed as
@@ -49,6 +55,11 @@ fn arguments_for(schema: &Value) -> Value {
 /// The client id the `auth/basic-cimd` scenario expects, a metadata document URL.
 const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
 
+/// The scenario's context (`MCP_CONFORMANCE_CONTEXT`), or null.
+fn context() -> Value {
+    std::env::var("MCP_CONFORMANCE_CONTEXT").ok().and_then(|c| serde_json::from_str(&c).ok()).unwrap_or(Value::Null)
+}
+
 fn launch(url: &str) -> Launch {
     let browser = peers_dir().join("browser.sh");
     let mut launch = Launch::new(url)
@@ -57,10 +68,7 @@ fn launch(url: &str) -> Launch {
         .arg("--client-metadata-url")
         .arg(CLIENT_METADATA_URL)
         .env("BROWSER", &browser.to_string_lossy());
-    let context: Value = std::env::var("MCP_CONFORMANCE_CONTEXT")
-        .ok()
-        .and_then(|c| serde_json::from_str(&c).ok())
-        .unwrap_or(Value::Null);
+    let context = context();
     if let Some(client_id) = context.get("client_id") {
         let mut info = json!({ "client_id": client_id });
         if let Some(secret) = context.get("client_secret") {
@@ -73,19 +81,42 @@ fn launch(url: &str) -> Launch {
 
 async fn drive(url: &str) -> Result<(), String> {
     let mut sidecar = Sidecar::spawn_with(launch(url));
-    sidecar.initialize().await;
+    let init = sidecar.initialize().await;
     let listed = sidecar.request("tools/list", json!({})).await;
     let tools = listed
         .pointer("/result/tools")
         .and_then(Value::as_array)
         .cloned()
         .ok_or_else(|| format!("tools/list failed: {listed}"))?;
-    for tool in &tools {
-        let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
-        let arguments = arguments_for(tool.get("inputSchema").unwrap_or(&Value::Null));
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    let calls: Vec<(String, Value)> = match context().get("toolCalls").and_then(Value::as_array) {
+        Some(calls) => {
+            calls.iter().map(|c| (c["name"].as_str().unwrap_or_default().to_owned(), c["arguments"].clone())).collect()
+        }
+        None if scenario == "json-schema-ref-no-deref" => Vec::new(),
+        None => tools
+            .iter()
+            .map(|tool| {
+                let name = tool.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                (name, arguments_for(tool.get("inputSchema").unwrap_or(&Value::Null)))
+            })
+            .collect(),
+    };
+    for (name, arguments) in calls {
         let response = sidecar.request("tools/call", json!({ "name": name, "arguments": arguments })).await;
         let text = tool_text(&response).ok_or_else(|| format!("tools/call {name} failed: {response}"))?;
         eprintln!("conformance-driver: {name} -> {text}");
+    }
+    let capabilities = &init["result"]["capabilities"];
+    if capabilities.get("resources").is_some() {
+        for uri in listed_field(&sidecar, "resources/list", "resources", "uri").await {
+            report(&sidecar.request("resources/read", json!({ "uri": uri })).await, "resources/read");
+        }
+    }
+    if capabilities.get("prompts").is_some() {
+        for name in listed_field(&sidecar, "prompts/list", "prompts", "name").await {
+            report(&sidecar.request("prompts/get", json!({ "name": name, "arguments": {} })).await, "prompts/get");
+        }
     }
     let violations = sidecar.violations();
     let status = sidecar.close().await;
@@ -96,6 +127,20 @@ async fn drive(url: &str) -> Result<(), String> {
         return Err(format!("mcp-remote exited with {status}\n{}", sidecar.stderr_tail()));
     }
     Ok(())
+}
+
+/// `field` of each item of the `list` array a list request answers (empty when it fails).
+async fn listed_field(sidecar: &Sidecar, method: &str, list: &str, field: &str) -> Vec<String> {
+    let answer = sidecar.request(method, json!({})).await;
+    report(&answer, method);
+    let items = answer["result"][list].as_array().cloned().unwrap_or_default();
+    items.iter().filter_map(|item| item[field].as_str().map(str::to_owned)).collect()
+}
+
+fn report(answer: &Value, method: &str) {
+    if answer.get("error").is_some() {
+        eprintln!("conformance-driver: {method} failed: {answer}");
+    }
 }
 
 #[tokio::main]

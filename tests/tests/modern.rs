@@ -1,0 +1,109 @@
+//! The stateless 2026-07-28 revision against real servers of it, with no flag: the TypeScript SDK
+//! v2 (`createMcpHandler`, dual era and modern only), the Python SDK 2.3 (dual era) and rmcp 3.11.
+//! A 2025-era stdio client (the Python SDK's, as Claude Desktop is) runs initialize → tools/list
+//! → tools/call → a tool that needs the client's input, which the server asks for with an
+//! `input_required` result and the proxy turns into the client's own elicitation or sampling
+//! request. Tool parameters the server mirrors into `Mcp-Param-*` headers are sent, and what a
+//! server speaks is remembered for the next start.
+
+use mcp_remote_tests::peers::{python_sdk_client_with, PeerServer};
+use mcp_remote_tests::rmcp_server::{self, Mode};
+use mcp_remote_tests::sidecar::{fresh_config_dir, Launch, Sidecar};
+use serde_json::json;
+
+/// The stdio client's exchange with a modern server, then a tool that asks for input.
+async fn exchange_with_input(url: &str, tool: serde_json::Value) -> serde_json::Value {
+    let summary = python_sdk_client_with(url, Some(tool), &[]).await;
+    assert_eq!(summary["echo"], "hello through mcp-remote", "{summary}");
+    summary
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_v2_dual_era_server() {
+    let server = PeerServer::modern_ts("dual").await;
+    let summary =
+        exchange_with_input(&server.url, json!({ "name": "confirm", "arguments": { "question": "Go?" } })).await;
+    assert_eq!(summary["server"], "modern-ts-test-server-dual");
+    assert_eq!(summary["asked"], json!(["elicitation/create"]));
+    assert_eq!(summary["askingResult"], r#"confirmed: {"confirm":true}"#);
+    let summary = exchange_with_input(&server.url, json!({ "name": "ask_llm", "arguments": { "prompt": "hi" } })).await;
+    assert_eq!(summary["asked"], json!(["sampling/createMessage"]));
+    assert_eq!(summary["askingResult"], "llm said: sampled by the stdio client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_v2_modern_only_server_that_refuses_the_2025_handshake() {
+    let server = PeerServer::modern_ts("reject").await;
+    let summary =
+        exchange_with_input(&server.url, json!({ "name": "confirm", "arguments": { "question": "Go?" } })).await;
+    assert_eq!(summary["server"], "modern-ts-test-server-reject");
+    assert_eq!(summary["asked"], json!(["elicitation/create"]));
+    // The 2025 client was told a 2025 version; the server never saw the 2025 handshake.
+    assert_eq!(summary["protocolVersion"], "2025-11-25");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_dual_era_server() {
+    let server = PeerServer::python(&[]).await;
+    let summary =
+        exchange_with_input(&server.url, json!({ "name": "confirm", "arguments": { "question": "Go?" } })).await;
+    assert_eq!(summary["server"], "python-sdk-test-server");
+    assert_eq!(summary["asked"], json!(["elicitation/create"]));
+    assert_eq!(summary["askingResult"], "confirmed: True");
+    let summary = exchange_with_input(&server.url, json!({ "name": "ask_llm", "arguments": { "prompt": "hi" } })).await;
+    assert_eq!(summary["asked"], json!(["sampling/createMessage"]));
+    assert!(summary["askingResult"].as_str().unwrap().contains("sampled by the stdio client"), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rmcp_is_spoken_to_in_2026_07_28() {
+    let server = rmcp_server::start(Mode::Stateless).await;
+    let summary = python_sdk_client_with(&server.url, None, &[]).await;
+    assert_eq!(summary["echo"], "hello through mcp-remote");
+    let seen = server.seen();
+    assert!(seen.iter().all(|r| r.headers.get("mcp-protocol-version").is_some_and(|v| v == "2026-07-28")));
+    let methods: Vec<_> = seen.iter().filter_map(|r| r.headers.get("mcp-method")?.to_str().ok()).collect();
+    assert_eq!(methods, ["server/discover", "tools/list", "tools/call"], "no handshake, no session");
+    let call = seen.iter().find(|r| r.headers.get("mcp-method").is_some_and(|m| m == "tools/call")).unwrap();
+    assert_eq!(call.headers["mcp-name"], "echo");
+    assert!(seen.iter().all(|r| r.headers.get("mcp-session-id").is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirrored_parameters_travel_as_headers() {
+    // Both servers refuse a call whose Mcp-Param-Region header is missing or differs (-32020).
+    for server in [PeerServer::modern_ts("reject").await, PeerServer::python(&[]).await] {
+        let sidecar = Sidecar::spawn(&server.url);
+        sidecar.initialize().await;
+        let tools = sidecar.request("tools/list", json!({})).await;
+        assert!(tools.to_string().contains("region_echo"), "{tools}");
+        for region in ["us-west1", "Zürich", " padded "] {
+            let text = sidecar.call_tool("region_echo", json!({ "region": region, "message": "hi" })).await;
+            assert!(text.starts_with(region.trim_start()) || text.contains(region), "{region:?}: {text}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_server_speaks_is_remembered_and_skips_the_probe_next_time() {
+    let server = rmcp_server::start(Mode::Stateful).await;
+    let config = fresh_config_dir();
+    for run in 0..2 {
+        let mut sidecar = Sidecar::spawn_with(Launch::new(&server.url).config_dir(&config));
+        sidecar.initialize().await;
+        assert_eq!(sidecar.call_tool("echo", json!({ "message": "hi" })).await, "hi");
+        assert!(sidecar.close().await.success());
+        let probes = server
+            .seen()
+            .iter()
+            .filter(|r| r.headers.get("mcp-method").is_some_and(|m| m == "server/discover"))
+            .count();
+        assert_eq!(probes, 1, "run {run}: the 2025-only server is asked server/discover once, then remembered");
+    }
+    let known = std::fs::read_dir(&config)
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("transport.json")).ok())
+        .next()
+        .expect("transport.json in the server's folder");
+    assert!(known.contains("\"streamable-http\""), "{known}");
+}
