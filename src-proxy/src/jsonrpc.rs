@@ -99,6 +99,8 @@ pub enum Method {
     PromptsGet,
     /// `resources/read`: names its resource in `params.uri`.
     ResourcesRead,
+    /// `server/discover`: a 2026-07-28 client's first question.
+    Discover,
     Other,
 }
 
@@ -111,6 +113,7 @@ impl Method {
             "tools/call" => Self::ToolsCall,
             "prompts/get" => Self::PromptsGet,
             "resources/read" => Self::ResourcesRead,
+            "server/discover" => Self::Discover,
             _ => Self::Other,
         }
     }

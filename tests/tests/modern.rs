@@ -107,3 +107,34 @@ async fn what_a_server_speaks_is_remembered_and_skips_the_probe_next_time() {
         .expect("transport.json in the server's folder");
     assert!(known.contains("\"streamable-http\""), "{known}");
 }
+
+/// A 2026-07-28 stdio client, which asks `server/discover` first and sends its own `_meta`.
+fn modern_request(method: &str, params: serde_json::Value) -> serde_json::Value {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": { "name": "modern-stdio-client", "version": "1" },
+    });
+    json!({ "method": method, "params": params })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modern_stdio_client_is_passed_through_or_sent_back_to_initialize() {
+    let modern = PeerServer::modern_ts("reject").await;
+    let sidecar = Sidecar::spawn(&modern.url);
+    let discover = modern_request("server/discover", json!({}));
+    let answer = sidecar.request(discover["method"].as_str().unwrap(), discover["params"].clone()).await;
+    assert!(answer["result"]["supportedVersions"].to_string().contains("2026-07-28"), "{answer}");
+    let list = modern_request("tools/list", json!({}));
+    let tools = sidecar.request("tools/list", list["params"].clone()).await;
+    assert!(tools.to_string().contains("region_echo"), "{tools}");
+
+    // In front of a 2025-era server the client hears what such a server says, and falls back.
+    let older = PeerServer::everything(mcp_remote_tests::peers::free_port()).await;
+    let sidecar = Sidecar::spawn(&older.url);
+    let answer = sidecar.request("server/discover", discover["params"].clone()).await;
+    assert_eq!(answer["error"]["code"], -32601, "{answer}");
+    sidecar.initialize().await;
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "hi" })).await, "Echo: hi");
+}

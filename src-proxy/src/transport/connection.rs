@@ -83,9 +83,14 @@ impl Speaks {
     }
 }
 
+/// JSON-RPC's code for a method the server does not have.
+const METHOD_NOT_FOUND: i64 = -32601;
+
 /// The transport to one server.
 pub struct Connection {
     mode: TransportMode,
+    /// For the proxy's own answers (a modern client's discover, on an older server).
+    sink: Arc<dyn Sink>,
     modern: Stateless,
     streamable: StreamableHttp,
     legacy: LegacySse,
@@ -100,6 +105,7 @@ pub fn connect(settings: Settings) -> Connection {
     let speaks = if mode == TransportMode::SseOnly { Speaks::Legacy } else { Speaks::Streamable };
     Connection {
         mode,
+        sink: Arc::clone(&sink),
         modern: Stateless::new(endpoint.clone(), Arc::clone(&sink)),
         streamable: StreamableHttp::new(endpoint.clone(), Arc::clone(&sink)),
         legacy: LegacySse::new(endpoint, sink),
@@ -170,6 +176,28 @@ impl Connection {
         }
     }
 
+    /// A modern client's own `server/discover`: a modern server answers it (and is spoken to in
+    /// its revision from then on); an older one gets the answer a 2025-era server gives, method
+    /// not found, so a dual-era client falls back to `initialize`, which is bridged as usual.
+    async fn discover(&self, message: &ClientMessage) -> Sent {
+        let may_probe = matches!(self.mode, TransportMode::HttpFirst | TransportMode::HttpOnly);
+        if may_probe {
+            match self.modern.probe(message).await {
+                Ok(Probe::Modern) => {
+                    self.found(Speaks::Modern);
+                    return Sent::Answered;
+                }
+                Ok(Probe::Legacy(why)) => debug!(%why, "the server does not speak 2026-07-28"),
+                Err(error) => return Sent::from_error(error),
+            }
+        }
+        if let [id] = message.request_ids.as_slice() {
+            let text = "Method not found: the server speaks an earlier revision of MCP (send initialize)";
+            self.sink.deliver(jsonrpc::error_response(Some(id), METHOD_NOT_FOUND, text, None), None);
+        }
+        Sent::Answered
+    }
+
     /// Sends `initialize` as Streamable HTTP or HTTP+SSE, as the mode says.
     async fn initialize_older(&self, message: &ClientMessage) -> Sent {
         let (first_is_legacy, may_fall_back) = match self.mode {
@@ -216,6 +244,9 @@ impl Transport for Connection {
     async fn send(&self, message: &ClientMessage) -> Sent {
         if message.method == Method::Initialize {
             return self.initialize(message).await;
+        }
+        if message.method == Method::Discover && self.speaks() != Speaks::Modern {
+            return self.discover(message).await;
         }
         match self.speaks() {
             Speaks::Modern => self.modern.send(message).await,

@@ -121,7 +121,8 @@ impl ClientSide {
         }
     }
 
-    /// The slow way, for a request that has `_meta` already: parse, merge, encode.
+    /// The slow way, for a request that has `_meta` already: parse, merge, encode. What the
+    /// request says itself wins (a modern client sends its own capabilities and identity).
     fn merged(&self, request: &Bytes) -> Bytes {
         let Ok(mut message) = serde_json::from_slice::<Value>(request) else {
             return request.clone();
@@ -131,7 +132,9 @@ impl ClientSide {
         if let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) {
             let meta = params.entry("_meta").or_insert_with(|| json!({}));
             if let Some(meta) = meta.as_object_mut() {
-                meta.extend(ours);
+                for (key, value) in ours {
+                    meta.entry(key).or_insert(value);
+                }
             }
         }
         Bytes::from(message.to_string())

@@ -86,16 +86,28 @@ impl Stateless {
         }
     }
 
-    /// Asks the server, with `server/discover` as the client's `initialize` describes the client,
-    /// whether it speaks 2026-07-28. A sign-in the server wants is an error, not an answer.
-    pub async fn probe(&self, initialize: &ClientMessage) -> Result<Probe, TransportError> {
+    /// Asks the server with `server/discover` whether it speaks 2026-07-28. For a 2025-era client
+    /// the question is asked as its `initialize` describes it; a modern client's own discover is
+    /// sent as it is, and on a modern server its answer goes to the client. A sign-in the server
+    /// wants is an error, not an answer.
+    pub async fn probe(&self, first: &ClientMessage) -> Result<Probe, TransportError> {
         let inner = &self.inner;
-        *inner.client.write().expect("poisoned") = ClientSide::from_initialize(&initialize.body);
+        let clients_own = first.method == Method::Discover;
+        if !clients_own {
+            *inner.client.write().expect("poisoned") = ClientSide::from_initialize(&first.body);
+        }
         let mut version_retried = false;
         loop {
-            let id = inner.new_id();
-            let request = inner.client.read().expect("poisoned").discover_request(&id);
-            let outcome = inner.exchange(&request, "server/discover", HeaderMap::new(), quoted(&id).as_bytes()).await;
+            let (request, id) = match first.request_ids.as_slice().first().filter(|_| clients_own) {
+                Some(id) => {
+                    (inner.client.read().expect("poisoned").stamp(&first.body, first.params.as_ref()), id.clone())
+                }
+                None => {
+                    let id = inner.new_id();
+                    (inner.client.read().expect("poisoned").discover_request(&id), Bytes::from(quoted(&id)))
+                }
+            };
+            let outcome = inner.exchange(&request, "server/discover", HeaderMap::new(), &id).await;
             let answer = match outcome {
                 Ok(Reply::Answer(Received::InMemory(answer))) => answer,
                 Ok(Reply::Answer(Received::Spooled(_))) => {
@@ -117,6 +129,9 @@ impl Stateless {
             };
             if let Some(result) = discovery_of(&answer) {
                 *inner.discovered.lock().expect("poisoned") = Some(result);
+                if clients_own {
+                    inner.sink.deliver(answer, None);
+                }
                 return Ok(Probe::Modern);
             }
             if !version_retried && offers_modern_version(&answer) {
