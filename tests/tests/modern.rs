@@ -138,3 +138,17 @@ async fn a_modern_stdio_client_is_passed_through_or_sent_back_to_initialize() {
     sidecar.initialize().await;
     assert_eq!(sidecar.call_tool("echo", json!({ "message": "hi" })).await, "Echo: hi");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_changes_reach_a_2025_client_through_subscriptions_listen() {
+    let server = PeerServer::modern_ts("reject").await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    let init = sidecar.initialize().await;
+    assert_eq!(init["result"]["capabilities"]["tools"]["listChanged"], true, "{init}");
+    // initialize returns once the listen is acknowledged, so this change cannot be missed.
+    assert_eq!(sidecar.call_tool("notify_tools_changed", json!({})).await, "published");
+    let notification = sidecar.next_notification().await;
+    assert_eq!(notification["method"], "notifications/tools/list_changed", "{notification}");
+    assert!(sidecar.drain_notifications().iter().all(|n| n["method"] != "notifications/subscriptions/acknowledged"));
+    assert!(sidecar.close().await.success());
+}

@@ -99,6 +99,16 @@ impl ClientSide {
         ))
     }
 
+    /// A `subscriptions/listen` request for `filter` (a `SubscriptionFilter`) with this client's
+    /// `_meta`.
+    pub fn listen_request(&self, id: &str, filter: &Value) -> Bytes {
+        Bytes::from(format!(
+            r#"{{"jsonrpc":"2.0","id":{},"method":"subscriptions/listen","params":{{"notifications":{filter},"_meta":{{{}}}}}}}"#,
+            Value::from(id),
+            self.members
+        ))
+    }
+
     /// `request` with this client's `_meta` members added to `params._meta`. When the request has
     /// no `_meta` of its own the members are spliced into the bytes; otherwise the two are merged.
     pub fn stamp(&self, request: &Bytes, params: Option<&Bytes>) -> Bytes {
@@ -173,18 +183,12 @@ fn modern_capabilities(mut capabilities: Value) -> Value {
     capabilities
 }
 
-/// The server's capabilities as a 2025 client may rely on them through the bridge: what needs a
-/// session (resource subscriptions, list-change notifications) is not offered, nor are extensions.
+/// The server's capabilities as a 2025 client sees them through the bridge: list changes and
+/// resource subscriptions come through `subscriptions/listen`, logging through the per-request
+/// level; extensions, which a 2025 client cannot negotiate, are not offered.
 fn legacy_capabilities(capabilities: Option<&Value>) -> Value {
     let mut capabilities = capabilities.filter(|c| c.is_object()).cloned().unwrap_or_else(|| json!({}));
-    let object = capabilities.as_object_mut().expect("an object");
-    object.remove("extensions");
-    for kind in ["tools", "prompts", "resources"] {
-        if let Some(entry) = object.get_mut(kind).and_then(Value::as_object_mut) {
-            entry.remove("listChanged");
-            entry.remove("subscribe");
-        }
-    }
+    capabilities.as_object_mut().expect("an object").remove("extensions");
     capabilities
 }
 
@@ -302,7 +306,10 @@ mod tests {
         let result = client().initialize_result(&discovered);
         assert_eq!(result["protocolVersion"], "2025-06-18");
         assert_eq!(result["serverInfo"]["name"], "srv");
-        assert_eq!(result["capabilities"], json!({ "tools": {}, "resources": {} }));
+        assert_eq!(
+            result["capabilities"],
+            json!({ "tools": { "listChanged": true }, "resources": { "subscribe": true } })
+        );
         assert_eq!(result["instructions"], "be nice");
     }
 

@@ -9,10 +9,12 @@
 //! with the answers, for a bounded number of rounds. A `-32020` header mismatch refetches the tool
 //! list and retries once; a `-32022` retries once with a common version. A broken response stream
 //! re-issues the request once (this revision has no resumption). Cancellation is dropping the
-//! exchange, which closes its stream.
+//! exchange, which closes its stream. The session's GET stream and `resources/subscribe` are
+//! made from `subscriptions/listen` ([`listen`]).
 
 mod bridge;
 mod headers;
+mod listen;
 
 use super::body::{self, Received};
 use super::http::{Endpoint, Refusal, ACCEPT_POST, APPLICATION_JSON};
@@ -34,6 +36,8 @@ use tracing::{debug, warn};
 const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+/// How long `notifications/initialized` waits for the server to acknowledge the listen.
+const LISTEN_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// Rounds of input one request may ask for before it is answered with an error.
 const MAX_INPUT_ROUNDS: usize = 8;
 
@@ -53,6 +57,7 @@ struct Inner {
     tools: Mutex<HashMap<String, Arc<[ParamHeader]>>>,
     /// Requests sent to the client for a server's input, by raw id, and who waits for the answer.
     asked: Mutex<HashMap<Bytes, oneshot::Sender<Bytes>>>,
+    listening: Mutex<listen::Listening>,
     next_id: AtomicU64,
 }
 
@@ -81,6 +86,7 @@ impl Stateless {
                 discovered: Mutex::new(None),
                 tools: Mutex::new(HashMap::new()),
                 asked: Mutex::new(HashMap::new()),
+                listening: Mutex::new(listen::Listening::default()),
                 next_id: AtomicU64::new(1),
             }),
         }
@@ -152,10 +158,18 @@ impl Transport for Stateless {
             return Sent::Answered;
         };
         let Some(id) = single_request_id(message) else {
-            // Client notifications have no place in this revision: cancellation is closing the
-            // stream, which the proxy does by dropping the exchange; the rest have no meaning.
             if message.request_ids.as_slice().len() > 1 {
                 return Sent::Failed(TransportError::InvalidResponse("batches are not part of 2026-07-28".into()));
+            }
+            // The other client notifications have no place in this revision: cancellation is
+            // closing the stream, which the proxy does by dropping the exchange.
+            if message.method == Method::Initialized {
+                // As with a session's GET stream: nothing is read on until the server has the
+                // listen, so a notification the next request causes cannot be missed.
+                let acknowledged = inner.relisten(listen::Change::Start);
+                if tokio::time::timeout(LISTEN_WAIT, acknowledged).await.is_err() {
+                    debug!("the server has not acknowledged subscriptions/listen yet; going on");
+                }
             }
             return Sent::Answered;
         };
@@ -164,6 +178,16 @@ impl Transport for Stateless {
             b"ping" => Some(serde_json::json!({})),
             b"logging/setLevel" => {
                 inner.set_log_level(message);
+                Some(serde_json::json!({}))
+            }
+            b"resources/subscribe" | b"resources/unsubscribe" => {
+                let uri = uri_of(message);
+                let change = if method == b"resources/subscribe" {
+                    listen::Change::Subscribe(&uri)
+                } else {
+                    listen::Change::Unsubscribe(&uri)
+                };
+                drop(inner.relisten(change));
                 Some(serde_json::json!({}))
             }
             _ => None,
@@ -182,7 +206,9 @@ impl Transport for Stateless {
         Err(TransportError::SessionExpired { generation: expired })
     }
 
-    async fn close(&self) {}
+    async fn close(&self) {
+        self.inner.listening.lock().expect("poisoned").stop();
+    }
 }
 
 impl Inner {
@@ -337,6 +363,7 @@ impl Inner {
             let answer = self.endpoint.cancellable(body::read_body(response)).await??;
             return Ok(Reply::Answer(answer));
         }
+        let listening = method == "subscriptions/listen";
         let mut parser = SseParser::new();
         let mut answer = None;
         let pumped = body::pump(response, &mut parser, |event| {
@@ -346,6 +373,10 @@ impl Inner {
             if answers(&event.data, id) {
                 answer = Some(event.data);
                 return true;
+            }
+            if listening && is_acknowledgement(&event.data) {
+                self.listening.lock().expect("poisoned").acknowledge();
+                return false;
             }
             body::deliver_each(&*self.sink, event.data, None, |_| {});
             false
@@ -494,6 +525,21 @@ fn answers(data: &Received, id: &[u8]) -> bool {
             matches!(spooled.shape(), crate::spool::SpooledShape::Message(Some(ServerMessage::Response { id: answered })) if answered == id)
         }
     }
+}
+
+/// `params.uri` of a request.
+fn uri_of(message: &ClientMessage) -> String {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        uri: String,
+    }
+    let params = message.params.as_ref().and_then(|p| serde_json::from_slice::<Params>(p).ok());
+    params.map(|p| p.uri).unwrap_or_default()
+}
+
+/// Whether `data` is the server's acknowledgement of a `subscriptions/listen`.
+fn is_acknowledgement(data: &Received) -> bool {
+    matches!(data, Received::InMemory(m) if memchr::memmem::find(m, b"notifications/subscriptions/acknowledged").is_some())
 }
 
 /// The `result` of a `server/discover` answer, if it is one that offers this proxy's revision (a
