@@ -46,6 +46,9 @@ struct Envelope<'a> {
     result: Option<IgnoredAny>,
     #[serde(default)]
     error: Option<IgnoredAny>,
+    /// Skipped as cheaply as an ignored field; kept as a slice for the client's messages.
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
 }
 
 /// What one JSON-RPC message is, judged by which fields it has.
@@ -62,28 +65,6 @@ fn shape_of(envelope: &Envelope<'_>) -> Option<Shape> {
         (Some(_), None) => Some(Shape::Notification),
         (None, _) if envelope.result.is_some() || envelope.error.is_some() => Some(Shape::Response),
         _ => None,
-    }
-}
-
-/// The client's envelope: the routing fields and the raw `params`.
-#[derive(Deserialize)]
-struct ClientEnvelope<'a> {
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    method: Option<Text<'a>>,
-    #[serde(default)]
-    result: Option<IgnoredAny>,
-    #[serde(default)]
-    error: Option<IgnoredAny>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
-}
-
-impl<'a> ClientEnvelope<'a> {
-    fn routing(self) -> (Envelope<'a>, Option<&'a RawValue>) {
-        let Self { id, method, result, error, params } = self;
-        (Envelope { id, method, result, error }, params)
     }
 }
 
@@ -219,11 +200,11 @@ impl ClientMessage {
         if first == Some(b'[') {
             return Self::parse_batch(body);
         }
-        let parsed: ClientEnvelope<'_> = serde_json::from_slice(&body).map_err(|e| match e.classify() {
+        let envelope: Envelope<'_> = serde_json::from_slice(&body).map_err(|e| match e.classify() {
             serde_json::error::Category::Data => ClientLineError::Invalid("not a JSON-RPC message"),
             _ => ClientLineError::Parse(e.to_string()),
         })?;
-        let (envelope, raw_params) = parsed.routing();
+        let raw_params = envelope.params;
         let shape = shape_of(&envelope).ok_or(ClientLineError::Invalid("not a JSON-RPC message"))?;
         let method = envelope.method.as_deref().map_or(Method::Other, Method::from_name);
         let method_name = envelope.method.as_ref().map(|name| text_of(&body, name));

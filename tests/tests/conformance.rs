@@ -58,8 +58,28 @@ fn find_checks(dir: &PathBuf) -> Option<PathBuf> {
     None
 }
 
-/// One test per scenario of a set, each run at that set's `--spec-version`.
+/// One test per scenario of a set, each run at that set's `--spec-version`; `shared_auth` adds
+/// the fourteen authorization scenarios both requirement sets have.
 macro_rules! scenarios {
+    ($version:literal, shared_auth: $($test:ident => $scenario:literal),* $(,)?) => {
+        scenarios! { $version:
+            auth_metadata_default => "auth/metadata-default",
+            auth_metadata_var1 => "auth/metadata-var1",
+            auth_metadata_var2 => "auth/metadata-var2",
+            auth_metadata_var3 => "auth/metadata-var3",
+            auth_basic_cimd => "auth/basic-cimd",
+            auth_scope_from_www_authenticate => "auth/scope-from-www-authenticate",
+            auth_scope_from_scopes_supported => "auth/scope-from-scopes-supported",
+            auth_scope_omitted_when_undefined => "auth/scope-omitted-when-undefined",
+            auth_scope_step_up => "auth/scope-step-up",
+            auth_scope_retry_limit => "auth/scope-retry-limit",
+            auth_token_endpoint_auth_basic => "auth/token-endpoint-auth-basic",
+            auth_token_endpoint_auth_post => "auth/token-endpoint-auth-post",
+            auth_token_endpoint_auth_none => "auth/token-endpoint-auth-none",
+            auth_pre_registration => "auth/pre-registration",
+            $($test => $scenario),*
+        }
+    };
     ($version:literal: $($test:ident => $scenario:literal),* $(,)?) => {
         $(
             #[test]
@@ -72,47 +92,19 @@ macro_rules! scenarios {
 
 mod set_2025_11_25 {
     use super::run_scenario;
-    scenarios! { "2025-11-25":
+    scenarios! { "2025-11-25", shared_auth:
         initialize => "initialize",
         tools_call => "tools_call",
         elicitation_defaults => "elicitation-sep1034-client-defaults",
         sse_retry => "sse-retry",
-        auth_metadata_default => "auth/metadata-default",
-        auth_metadata_var1 => "auth/metadata-var1",
-        auth_metadata_var2 => "auth/metadata-var2",
-        auth_metadata_var3 => "auth/metadata-var3",
-        auth_basic_cimd => "auth/basic-cimd",
-        auth_scope_from_www_authenticate => "auth/scope-from-www-authenticate",
-        auth_scope_from_scopes_supported => "auth/scope-from-scopes-supported",
-        auth_scope_omitted_when_undefined => "auth/scope-omitted-when-undefined",
-        auth_scope_step_up => "auth/scope-step-up",
-        auth_scope_retry_limit => "auth/scope-retry-limit",
-        auth_token_endpoint_auth_basic => "auth/token-endpoint-auth-basic",
-        auth_token_endpoint_auth_post => "auth/token-endpoint-auth-post",
-        auth_token_endpoint_auth_none => "auth/token-endpoint-auth-none",
-        auth_pre_registration => "auth/pre-registration",
     }
 }
 
 mod set_2026_07_28 {
     use super::run_scenario;
-    scenarios! { "2026-07-28":
+    scenarios! { "2026-07-28", shared_auth:
         tools_call => "tools_call",
         request_metadata => "request-metadata",
-        auth_metadata_default => "auth/metadata-default",
-        auth_metadata_var1 => "auth/metadata-var1",
-        auth_metadata_var2 => "auth/metadata-var2",
-        auth_metadata_var3 => "auth/metadata-var3",
-        auth_basic_cimd => "auth/basic-cimd",
-        auth_scope_from_www_authenticate => "auth/scope-from-www-authenticate",
-        auth_scope_from_scopes_supported => "auth/scope-from-scopes-supported",
-        auth_scope_omitted_when_undefined => "auth/scope-omitted-when-undefined",
-        auth_scope_step_up => "auth/scope-step-up",
-        auth_scope_retry_limit => "auth/scope-retry-limit",
-        auth_token_endpoint_auth_basic => "auth/token-endpoint-auth-basic",
-        auth_token_endpoint_auth_post => "auth/token-endpoint-auth-post",
-        auth_token_endpoint_auth_none => "auth/token-endpoint-auth-none",
-        auth_pre_registration => "auth/pre-registration",
         auth_resource_mismatch => "auth/resource-mismatch",
         auth_offline_access_scope => "auth/offline-access-scope",
         auth_offline_access_not_supported => "auth/offline-access-not-supported",

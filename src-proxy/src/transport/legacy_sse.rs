@@ -9,6 +9,7 @@
 //! the client's handshake replayed on it.
 
 use super::body::{self, deliver_each};
+use super::handshake::Handshake;
 use super::http::{backoff, pause, Endpoint, Refusal, ACCEPT_POST, ACCEPT_SSE, APPLICATION_JSON};
 use super::sse::SseParser;
 use super::{Sent, Sink, Transport, TransportError};
@@ -55,12 +56,6 @@ struct Stream {
     ended: CancellationToken,
 }
 
-#[derive(Clone, Default)]
-struct Handshake {
-    initialize: Option<ClientMessage>,
-    initialized: Option<ClientMessage>,
-}
-
 impl LegacySse {
     pub fn new(endpoint: Endpoint, sink: Arc<dyn Sink>) -> Self {
         Self {
@@ -80,7 +75,7 @@ impl LegacySse {
 impl Transport for LegacySse {
     async fn send(&self, message: &ClientMessage) -> Sent {
         let inner = &self.inner;
-        inner.remember_handshake(message);
+        inner.handshake.lock().expect("poisoned").remember(message);
         let stream = if message.method == Method::Initialize {
             // A new handshake gets a new stream: the server's session is the stream.
             let _one_at_a_time = inner.renewing.lock().await;
@@ -112,15 +107,6 @@ impl Transport for LegacySse {
 }
 
 impl Inner {
-    fn remember_handshake(&self, message: &ClientMessage) {
-        let mut handshake = self.handshake.lock().expect("poisoned");
-        match message.method {
-            Method::Initialize => *handshake = Handshake { initialize: Some(message.clone()), initialized: None },
-            Method::Initialized => handshake.initialized = Some(message.clone()),
-            _ => {}
-        }
-    }
-
     /// The open stream, or the expiry of the last one (for the proxy to renew).
     fn live_stream(&self) -> Result<Arc<Stream>, TransportError> {
         match &*self.current.read().expect("poisoned") {

@@ -10,6 +10,7 @@
 
 mod body;
 mod connection;
+mod handshake;
 mod http;
 mod legacy_sse;
 pub mod sse;

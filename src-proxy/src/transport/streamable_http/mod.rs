@@ -10,12 +10,13 @@ mod exchange;
 mod server_stream;
 mod session;
 
+use super::handshake::Handshake;
 use super::http::{Endpoint, Refusal, ACCEPT_SSE};
 use super::{body, Sent, Sink, Transport, TransportError};
 use crate::jsonrpc::{ClientMessage, Method};
 use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::Response;
-use session::{Handshake, Session};
+use session::Session;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -65,7 +66,7 @@ impl StreamableHttp {
 
 impl Transport for StreamableHttp {
     async fn send(&self, message: &ClientMessage) -> Sent {
-        self.inner.remember_handshake(message);
+        self.inner.handshake.lock().expect("poisoned").remember(message);
         if let Err(error) = self.inner.exchange(message, &*self.inner.sink).await {
             return Sent::from_error(error);
         }

@@ -4,7 +4,7 @@
 //! originals).
 
 use super::{Inner, StreamableHttp};
-use crate::jsonrpc::{ClientMessage, Method, ServerMessage};
+use crate::jsonrpc::ServerMessage;
 use crate::spool::Spooled;
 use crate::transport::http::Refusal;
 use crate::transport::{Delivered, Sink, TransportError};
@@ -31,28 +31,9 @@ impl Session {
     }
 }
 
-/// The client's `initialize` and `notifications/initialized`, as it sent them.
-#[derive(Clone, Default)]
-pub(super) struct Handshake {
-    initialize: Option<ClientMessage>,
-    initialized: Option<ClientMessage>,
-}
-
 impl Inner {
     pub(super) fn session(&self) -> Session {
         self.session.read().expect("poisoned").clone()
-    }
-
-    /// Keeps the handshake messages to replay later.
-    pub(super) fn remember_handshake(&self, message: &ClientMessage) {
-        match message.method {
-            Method::Initialize => {
-                *self.handshake.lock().expect("poisoned") =
-                    Handshake { initialize: Some(message.clone()), initialized: None };
-            }
-            Method::Initialized => self.handshake.lock().expect("poisoned").initialized = Some(message.clone()),
-            _ => {}
-        }
     }
 
     pub(super) fn start_session(&self, id: Option<HeaderValue>) {
