@@ -242,16 +242,18 @@ impl Connection {
 
 impl Transport for Connection {
     async fn send(&self, message: &ClientMessage) -> Sent {
+        // Every message's task holds this future: the rare or larger paths are boxed, so the
+        // common one does not make every task as large as the largest of them.
         if message.method == Method::Initialize {
-            return self.initialize(message).await;
+            return Box::pin(self.initialize(message)).await;
         }
         if message.method == Method::Discover && self.speaks() != Speaks::Modern {
-            return self.discover(message).await;
+            return Box::pin(self.discover(message)).await;
         }
         match self.speaks() {
-            Speaks::Modern => self.modern.send(message).await,
+            Speaks::Modern => Box::pin(self.modern.send(message)).await,
             Speaks::Streamable => self.streamable.send(message).await,
-            Speaks::Legacy => self.legacy.send(message).await,
+            Speaks::Legacy => Box::pin(self.legacy.send(message)).await,
         }
     }
 
