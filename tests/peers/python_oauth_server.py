@@ -1,12 +1,14 @@
 """An OAuth-protected MCP server from the Python SDK: authorization server and resource server in one.
 
-Usage: python_oauth_server.py PORT [--access-ttl SECONDS] [--log FILE]
+Usage: python_oauth_server.py PORT [--access-ttl SECONDS] [--log FILE] [--sse]
 
 Serves on 127.0.0.1:PORT until killed:
   /mcp                                       Streamable HTTP MCP endpoint (Bearer token required)
   /.well-known/oauth-protected-resource/mcp  RFC 9728 protected resource metadata
   /.well-known/oauth-authorization-server    RFC 8414 authorization server metadata
   /register /authorize /token                RFC 7591 registration, auto-approving authorize, token
+With --sse the MCP endpoint is the legacy HTTP+SSE transport instead: GET /sse, POST /messages/,
+protected the same way (resource metadata at /.well-known/oauth-protected-resource/sse).
 Tools: echo(message), whoami() (the client_id of the bearer token), expire_token() (ends the
 caller's access token now, as if its lifetime had run out, so tests need not wait for expiry).
 
@@ -183,10 +185,11 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("--access-ttl", type=float, default=3600.0)
     parser.add_argument("--log")
+    parser.add_argument("--sse", action="store_true")
     args = parser.parse_args()
 
     issuer = f"http://127.0.0.1:{args.port}"
-    resource = f"{issuer}/mcp"
+    resource = f"{issuer}/sse" if args.sse else f"{issuer}/mcp"
     log = EventLog(args.log)
     provider = InMemoryProvider(resource, args.access_ttl, log)
 
@@ -224,7 +227,7 @@ def main() -> None:
         provider.access_deadline[token.token] = 0.0
         return "expired"
 
-    app = Log401(server.streamable_http_app(), provider, log)
+    app = Log401(server.sse_app() if args.sse else server.streamable_http_app(), provider, log)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info")
 
 

@@ -144,6 +144,19 @@ impl PeerServer {
         Self::spawn(command, port, "Uvicorn running on").await
     }
 
+    /// [`Self::python_oauth`] on the legacy HTTP+SSE transport (endpoint `/sse`).
+    pub async fn python_oauth_sse(log: &std::path::Path) -> Self {
+        let port = free_port();
+        let mut command = Command::new(python());
+        command
+            .arg(peers_dir().join("python_oauth_server.py"))
+            .arg(port.to_string())
+            .arg("--log")
+            .arg(log)
+            .arg("--sse");
+        Self::spawn_at(command, port, "/sse", "Uvicorn running on").await
+    }
+
     /// Kills the server process and waits for it to be gone.
     pub async fn kill(&mut self) {
         let _ = self.child.start_kill();
@@ -202,10 +215,23 @@ pub struct OAuthScene {
 
 impl OAuthScene {
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// The same scene with the MCP server on the legacy HTTP+SSE transport.
+    pub async fn start_sse() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(sse: bool) -> Self {
         let scratch = crate::sidecar::fresh_config_dir();
         let (events_log, browser_log, config) =
             (scratch.join("events.jsonl"), scratch.join("browser.log"), scratch.join("config"));
-        let server = PeerServer::python_oauth(&events_log).await;
+        let server = if sse {
+            PeerServer::python_oauth_sse(&events_log).await
+        } else {
+            PeerServer::python_oauth(&events_log).await
+        };
         Self { scratch, events_log, browser_log, config, server }
     }
 

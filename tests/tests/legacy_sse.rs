@@ -81,3 +81,25 @@ async fn a_stream_lost_mid_call_answers_the_call_and_a_new_stream_serves_the_nex
     assert!(sidecar.violations().is_empty(), "{:?}", sidecar.violations());
     assert!(sidecar.close().await.success());
 }
+
+/// OAuth works the same on HTTP+SSE: the GET of the event stream is what the server refuses
+/// first, and a token that expires mid-session is refreshed when a POST is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_and_refresh_over_sse() {
+    let scene = mcp_remote_tests::peers::OAuthScene::start_sse().await;
+    let mut sidecar = Sidecar::spawn_with(scene.launch());
+    sidecar.initialize().await;
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "signed in" })).await, "signed in");
+    assert_eq!(scene.browser_opened(), 1);
+    assert_eq!(sidecar.call_tool("expire_token", json!({})).await, "expired");
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "refreshed" })).await, "refreshed");
+    assert_eq!(scene.events("refresh"), 1);
+    assert!(sidecar.close().await.success());
+
+    let mut next = Sidecar::spawn_with(scene.launch());
+    next.initialize().await;
+    assert_eq!(next.call_tool("echo", json!({ "message": "no browser" })).await, "no browser");
+    assert_eq!(scene.browser_opened(), 1);
+    assert_eq!(scene.events("authorize"), 1);
+    assert!(next.close().await.success());
+}

@@ -223,6 +223,10 @@ impl Connection {
         info!(error = %refused, "the server refused the first transport; trying {other}");
         let retried = self.send_on(!first_is_legacy, message).await;
         match retried {
+            // The other transport is there and wants a sign-in: that is the error to act on.
+            Sent::NotDelivered(TransportError::Unauthorized { .. } | TransportError::InsufficientScope { .. }) => {
+                retried
+            }
             Sent::NotDelivered(_) | Sent::Failed(_) => sent,
             retried => {
                 self.found(if first_is_legacy { Speaks::Streamable } else { Speaks::Legacy });
