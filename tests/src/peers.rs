@@ -164,6 +164,26 @@ impl PeerServer {
     }
 }
 
+/// Starts server-everything's `trigger-long-running-operation` (30 s, a progress notification a
+/// second) as request `id`, and returns once its first progress notification proves it is in
+/// flight on the server; the receiver gets its answer.
+pub async fn everything_call_in_flight(
+    sidecar: &mut crate::sidecar::Sidecar,
+    id: i64,
+) -> tokio::sync::oneshot::Receiver<serde_json::Value> {
+    let call = sidecar.send_request(
+        serde_json::json!(id),
+        "tools/call",
+        serde_json::json!({
+            "name": "trigger-long-running-operation",
+            "arguments": { "duration": 30, "steps": 30 },
+            "_meta": { "progressToken": "op" }
+        }),
+    );
+    while sidecar.next_notification().await["method"] != "notifications/progress" {}
+    call
+}
+
 /// Runs the Python SDK's stdio client (`tests/peers/sdk_client.py`) through `mcp-remote` against
 /// `url`: initialize → tools/list → tools/call echo. Returns its one-line JSON summary.
 pub async fn python_sdk_client(url: &str) -> serde_json::Value {

@@ -4,7 +4,7 @@
 //! falls back; the `--transport` modes do as documented; a stream that dies with a call in flight
 //! answers that call with an error, and the next call works on a new stream.
 
-use mcp_remote_tests::peers::{free_port, python_sdk_client_with, PeerServer};
+use mcp_remote_tests::peers::{everything_call_in_flight, free_port, python_sdk_client_with, PeerServer};
 use mcp_remote_tests::sidecar::{Launch, Sidecar};
 use serde_json::json;
 
@@ -59,17 +59,7 @@ async fn a_stream_lost_mid_call_answers_the_call_and_a_new_stream_serves_the_nex
     let mut server = PeerServer::everything_sse(port).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
-    let call = sidecar.send_request(
-        json!(900),
-        "tools/call",
-        json!({ "name": "trigger-long-running-operation", "arguments": { "duration": 30, "steps": 30 },
-                "_meta": { "progressToken": "op" } }),
-    );
-    loop {
-        if sidecar.next_notification().await["method"] == "notifications/progress" {
-            break;
-        }
-    }
+    let call = everything_call_in_flight(&mut sidecar, 900).await;
     server.kill().await;
     let answer = sidecar.wait_response(call, "the call whose stream died").await;
     assert_eq!(answer["id"], 900);

@@ -4,7 +4,7 @@
 //! (400 for a lost session, a server killed mid-call, responses whose `id` comes after a large
 //! `result`).
 
-use mcp_remote_tests::peers::{free_port, python_sdk_client, PeerServer};
+use mcp_remote_tests::peers::{everything_call_in_flight, free_port, python_sdk_client, PeerServer};
 use mcp_remote_tests::rmcp_server::{self, Mode};
 use mcp_remote_tests::sidecar::Sidecar;
 use serde_json::json;
@@ -37,32 +37,13 @@ async fn python_sdk_client_through_the_proxy_to_server_everything() {
     assert!(summary["tools"].as_u64().unwrap() > 5);
 }
 
-fn long_operation(sidecar: &Sidecar, id: i64) -> tokio::sync::oneshot::Receiver<serde_json::Value> {
-    sidecar.send_request(
-        json!(id),
-        "tools/call",
-        json!({
-            "name": "trigger-long-running-operation",
-            "arguments": { "duration": 30, "steps": 30 },
-            "_meta": { "progressToken": "op" }
-        }),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_killed_mid_call_yields_an_error_then_service_resumes() {
     let port = free_port();
     let mut server = PeerServer::everything(port).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
-    let call = long_operation(&sidecar, 500);
-    // The first progress notification proves the call is in flight on the server.
-    loop {
-        let message = sidecar.next_notification().await;
-        if message["method"] == "notifications/progress" {
-            break;
-        }
-    }
+    let call = everything_call_in_flight(&mut sidecar, 500).await;
     server.kill().await;
     let answer = sidecar.wait_response(call, "the call cut off by the kill").await;
     assert_eq!(answer["id"], 500);

@@ -290,10 +290,11 @@ impl Inner {
                     return Ok(());
                 }
             };
-            let head: Option<ResultHead<'_>> = serde_json::from_slice(&answer).ok();
+            // Only these methods may ask for input: the others' answers are not read again.
+            let may_ask = matches!(message.method, Method::ToolsCall | Method::PromptsGet | Method::ResourcesRead);
+            let head: Option<ResultHead<'_>> = if may_ask { serde_json::from_slice(&answer).ok() } else { None };
             let fields = head.as_ref().and_then(|h| h.result.as_ref());
-            let needs_input = fields.is_some_and(|f| f.result_type == Some("input_required"));
-            if needs_input && matches!(message.method, Method::ToolsCall | Method::PromptsGet | Method::ResourcesRead) {
+            if fields.is_some_and(|f| f.result_type == Some("input_required")) {
                 rounds += 1;
                 if rounds > MAX_INPUT_ROUNDS {
                     return Err(TransportError::InvalidResponse(format!(
