@@ -8,6 +8,13 @@
 //! `drop_large_then_resume` (its answer's text is [`LARGE_ANSWER_BYTES`] of `y`), `drop_no_id`,
 //! `garbage`, `http500`, `accepted`; any other tool echoes its name. A batch array is answered
 //! with an array (each request's method as its result).
+//!
+//! Started with [`FaultServer::start_modern`] it also answers `server/discover` as a 2026-07-28
+//! server, and has two faults of that revision: `drop_once` (the first call's stream is cut before
+//! its answer; this revision has no resumption) and `mismatch_once` (the first call is refused with
+//! `-32020`, a header mismatch), and `hang` (a stream that sends one notification and never ends;
+//! [`FaultServer::hung_up`] resolves when the client closes it). It records the method and id of
+//! every request.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -29,19 +36,39 @@ struct Log {
     deletes: usize,
     /// The id of the request that a resumption must answer, and whether its answer is large.
     pending_call: Option<(Value, bool)>,
+    /// Speaks 2026-07-28 (answers `server/discover`).
+    modern: bool,
+    /// The method and id of each request.
+    requests: Vec<(String, Value)>,
+    /// The `-once` faults already given.
+    given: Vec<String>,
+    hung_up: Arc<tokio::sync::Notify>,
 }
 
 pub struct FaultServer {
     pub url: String,
     log: Arc<Mutex<Log>>,
+    /// Told when a `hang` stream is closed by the client.
+    hung_up: Arc<tokio::sync::Notify>,
     shutdown: CancellationToken,
 }
 
 impl FaultServer {
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// The fault server as a 2026-07-28 server (see the module's doc).
+    pub async fn start_modern() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(modern: bool) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
-        let log: Arc<Mutex<Log>> = Arc::default();
+        let hung_up = Arc::new(tokio::sync::Notify::new());
+        let log: Arc<Mutex<Log>> =
+            Arc::new(Mutex::new(Log { modern, hung_up: Arc::clone(&hung_up), ..Log::default() }));
         let app =
             axum::Router::new().route("/mcp", post(on_post).get(on_get).delete(on_delete)).with_state(Arc::clone(&log));
         let shutdown = CancellationToken::new();
@@ -50,7 +77,7 @@ impl FaultServer {
             let _ =
                 axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled_owned().await }).await;
         });
-        Self { url, log, shutdown }
+        Self { url, log, hung_up, shutdown }
     }
 
     pub fn resumed_from(&self) -> Vec<String> {
@@ -59,6 +86,16 @@ impl FaultServer {
 
     pub fn deletes(&self) -> usize {
         self.log.lock().unwrap().deletes
+    }
+
+    /// Resolves once the client has closed a `hang` stream.
+    pub async fn hung_up(&self) {
+        self.hung_up.notified().await
+    }
+
+    /// The method and id of each request so far.
+    pub fn requests(&self) -> Vec<(String, Value)> {
+        self.log.lock().unwrap().requests.clone()
     }
 }
 
@@ -120,6 +157,16 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
     let Some(id) = id else {
         return Response::builder().status(StatusCode::ACCEPTED).body(Body::empty()).expect("response");
     };
+    let modern = {
+        let mut log = log.lock().unwrap();
+        log.requests.push((method.to_string(), id.clone()));
+        log.modern
+    };
+    if modern {
+        if let Some(response) = modern_fault(&log, method, &message, &id) {
+            return response;
+        }
+    }
     let result = match method {
         "initialize" => json!({
             "protocolVersion": "2025-11-25",
@@ -169,6 +216,57 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
         _ => json!({}),
     };
     json_response(StatusCode::OK, json!({ "jsonrpc": "2.0", "id": id, "result": result }))
+}
+
+/// The 2026-07-28 answers and faults of [`FaultServer::start_modern`]; `None` for the rest.
+fn modern_fault(log: &Mutex<Log>, method: &str, message: &Value, id: &Value) -> Option<Response> {
+    let tool = message.pointer("/params/name").and_then(Value::as_str).unwrap_or("");
+    let first_time = |fault: &str| {
+        let mut log = log.lock().unwrap();
+        let first = !log.given.iter().any(|given| given == fault);
+        log.given.push(fault.to_string());
+        first
+    };
+    match (method, tool) {
+        ("server/discover", _) => Some(json_response(
+            StatusCode::OK,
+            json!({ "jsonrpc": "2.0", "id": id, "result": { "resultType": "complete",
+                "supportedVersions": ["2026-07-28"], "capabilities": { "tools": {} },
+                "_meta": { "io.modelcontextprotocol/serverInfo": { "name": "fault-server", "version": "0" } } } }),
+        )),
+        ("tools/call", "drop_once") if first_time("drop_once") => {
+            Some(cut_stream(vec![sse_event(None, &log_notification("before the cut"))]))
+        }
+        ("tools/call", "hang") => Some(hanging_stream(Arc::clone(&log.lock().unwrap().hung_up))),
+        ("tools/call", "mismatch_once") if first_time("mismatch_once") => Some(json_response(
+            StatusCode::BAD_REQUEST,
+            json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32020, "message": "Header mismatch: Mcp-Param-Region" } }),
+        )),
+        _ => None,
+    }
+}
+
+/// An SSE body with one notification that never ends; `hung_up` is told when it is dropped (the
+/// client closed the connection).
+fn hanging_stream(hung_up: Arc<tokio::sync::Notify>) -> Response {
+    struct Tell(Arc<tokio::sync::Notify>);
+    impl Drop for Tell {
+        fn drop(&mut self) {
+            self.0.notify_one();
+        }
+    }
+    use futures_util::StreamExt;
+    let first = futures_util::stream::iter([Ok::<_, std::io::Error>(sse_event(None, &log_notification("hanging")))]);
+    let tell = Tell(hung_up);
+    let forever = futures_util::stream::once(async move {
+        let _tell = tell;
+        std::future::pending::<()>().await;
+        Ok(Bytes::new())
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(first.chain(forever)))
+        .expect("response")
 }
 
 /// Resumption: replays the event already delivered (as some servers do), then the answer.

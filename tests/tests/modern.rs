@@ -152,3 +152,46 @@ async fn list_changes_reach_a_2025_client_through_subscriptions_listen() {
     assert!(sidecar.drain_notifications().iter().all(|n| n["method"] != "notifications/subscriptions/acknowledged"));
     assert!(sidecar.close().await.success());
 }
+
+/// Faults no real server gives on demand, from our fault server speaking 2026-07-28.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_stream_is_reissued_and_a_header_mismatch_refetches_the_tools() {
+    let server = mcp_remote_tests::fault_server::FaultServer::start_modern().await;
+    let sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+
+    // This revision has no resumption: the request is sent again under a new id, and the client
+    // gets the answer under its own.
+    let answer = sidecar.send_request(json!(41), "tools/call", json!({ "name": "drop_once", "arguments": {} }));
+    let answer = sidecar.wait_response(answer, "the re-issued call").await;
+    assert_eq!(answer["id"], 41);
+    assert_eq!(answer["result"]["content"][0]["text"], "drop_once", "{answer}");
+    let calls: Vec<_> = server.requests().into_iter().filter(|(m, _)| m == "tools/call").collect();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].1, 41);
+    assert_ne!(calls[1].1, 41, "a re-issued request has a new id");
+
+    // -32020: the tool list is fetched again, then the call retried once.
+    assert_eq!(sidecar.call_tool("mismatch_once", json!({})).await, "mismatch_once");
+    let after: Vec<String> = server.requests().into_iter().skip(3).map(|(m, _)| m).collect();
+    assert_eq!(after, ["tools/call", "tools/list", "tools/call"]);
+    assert!(sidecar.violations().is_empty());
+}
+
+/// In 2026-07-28 cancelling is closing the request's stream: the client's
+/// `notifications/cancelled` closes it, and nothing answers the cancelled request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_closes_the_response_stream() {
+    let server = mcp_remote_tests::fault_server::FaultServer::start_modern().await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let mut cancelled = sidecar.send_request(json!(77), "tools/call", json!({ "name": "hang", "arguments": {} }));
+    assert_eq!(sidecar.next_notification().await["params"]["data"], "hanging", "the call is in flight");
+    sidecar.notify("notifications/cancelled", json!({ "requestId": 77, "reason": "user" }));
+    tokio::time::timeout(std::time::Duration::from_secs(10), server.hung_up()).await.expect("the stream was closed");
+    // The proxy still serves, and nothing was written for the cancelled request.
+    assert_eq!(sidecar.call_tool("echo", json!({})).await, "echo");
+    assert!(cancelled.try_recv().is_err(), "a cancelled request is not answered");
+    assert!(sidecar.drain_unmatched().is_empty());
+    assert!(sidecar.close().await.success());
+}
