@@ -3,15 +3,22 @@
 //! It is bound (on `--host`, loopback only, and the positional port) before the browser is
 //! opened, serves only `GET /callback`, answers the browser with a small page, ignores requests
 //! whose `state` is wrong (a forged or stale redirect), and returns the first valid callback.
+//! Connections are served concurrently, each given [`HEAD_TIMEOUT`] to say what it wants: browsers
+//! open speculative connections that send nothing, and one of those must not hold up the sign-in.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
 
 const CALLBACK_PATH: &str = "/callback";
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
+/// How long a connection may take to send its request and be answered.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the authorization server sent back.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,12 +50,25 @@ impl CallbackListener {
         &self.redirect_uri
     }
 
-    /// Serves requests until one carries `expected_state`; returns what it carried.
+    /// Serves connections, all at once, until one carries `expected_state`; returns what it
+    /// carried. The connections still open then are dropped.
     pub async fn wait(self, expected_state: &str) -> io::Result<Callback> {
+        let expected: Arc<str> = Arc::from(expected_state);
+        let mut serving = JoinSet::new();
         loop {
-            let (stream, _) = self.listener.accept().await?;
-            if let Some(callback) = serve_one(stream, expected_state).await {
-                return Ok(callback);
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, _) = accepted?;
+                    let expected = Arc::clone(&expected);
+                    serving.spawn(async move {
+                        tokio::time::timeout(HEAD_TIMEOUT, serve_one(stream, &expected)).await.ok().flatten()
+                    });
+                }
+                Some(served) = serving.join_next(), if !serving.is_empty() => {
+                    if let Ok(Some(callback)) = served {
+                        return Ok(callback);
+                    }
+                }
             }
         }
     }
@@ -152,6 +172,26 @@ mod tests {
             waiting.await.unwrap().unwrap(),
             Callback::Code { code: "c/1".into(), iss: Some("https://as.example".into()) }
         );
+    }
+
+    /// A browser's speculative connections send nothing; held open, they must not stall the
+    /// sign-in (before, the listener served one connection at a time with no read timeout).
+    #[tokio::test]
+    async fn idle_connections_do_not_hold_up_the_callback() {
+        let listener = CallbackListener::bind("127.0.0.1", 0).await.unwrap();
+        let uri = listener.redirect_uri().to_string();
+        let addr = uri.trim_start_matches("http://").split('/').next().unwrap().to_string();
+        let waiting = tokio::spawn(listener.wait("s"));
+        let _idle = [TcpStream::connect(&addr).await.unwrap(), TcpStream::connect(&addr).await.unwrap()];
+        let mut half = TcpStream::connect(&addr).await.unwrap();
+        half.write_all(b"GET /callback?code=x&st").await.unwrap();
+        let served = tokio::time::timeout(Duration::from_secs(5), async {
+            assert!(get(&uri, "/favicon.ico").await.starts_with("HTTP/1.1 404"));
+            assert!(get(&uri, "/callback?code=c&state=s").await.starts_with("HTTP/1.1 200"));
+            waiting.await.unwrap().unwrap()
+        });
+        let callback = served.await.expect("the idle connections held up the sign-in");
+        assert_eq!(callback, Callback::Code { code: "c".into(), iss: None });
     }
 
     #[tokio::test]
