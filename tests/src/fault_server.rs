@@ -6,7 +6,9 @@
 //!
 //! The fault is chosen by the tool name of a `tools/call`: `drop_then_resume`,
 //! `drop_large_then_resume` (its answer's text is [`LARGE_ANSWER_BYTES`] of `y`), `drop_no_id`,
-//! `garbage`, `http500`, `accepted`; any other tool echoes its name. A batch array is answered
+//! `garbage`, `http500`, `accepted`, and `expire_session` (from then on the session is unknown
+//! (404) and the GET stream of the next session never answers, not even with headers); any other
+//! tool echoes its name. A batch array is answered
 //! with an array (each request's method as its result).
 //!
 //! Started with [`FaultServer::start_modern`] it also answers `server/discover` as a 2026-07-28
@@ -25,7 +27,6 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
-const SESSION: &str = "fault-session-1";
 /// The size of the text in the answer of `drop_large_then_resume`.
 pub const LARGE_ANSWER_BYTES: usize = 3 << 20;
 
@@ -42,6 +43,11 @@ struct Log {
     requests: Vec<(String, Value)>,
     /// The `-once` faults already given.
     given: Vec<String>,
+    /// The session's number; `expire_session` makes the server forget it.
+    session: u32,
+    session_expired: bool,
+    /// GET streams hang before their headers.
+    hang_get: bool,
     hung_up: Arc<tokio::sync::Notify>,
 }
 
@@ -68,7 +74,7 @@ impl FaultServer {
         let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
         let hung_up = Arc::new(tokio::sync::Notify::new());
         let log: Arc<Mutex<Log>> =
-            Arc::new(Mutex::new(Log { modern, hung_up: Arc::clone(&hung_up), ..Log::default() }));
+            Arc::new(Mutex::new(Log { modern, hung_up: Arc::clone(&hung_up), session: 1, ..Log::default() }));
         let app =
             axum::Router::new().route("/mcp", post(on_post).get(on_get).delete(on_delete)).with_state(Arc::clone(&log));
         let shutdown = CancellationToken::new();
@@ -106,10 +112,14 @@ impl Drop for FaultServer {
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
+    json_response_in(1, status, body)
+}
+
+fn json_response_in(session: u32, status: StatusCode, body: Value) -> Response {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .header("mcp-session-id", SESSION)
+        .header("mcp-session-id", format!("fault-session-{session}"))
         .body(Body::from(body.to_string()))
         .expect("response")
 }
@@ -138,7 +148,7 @@ fn log_notification(text: &str) -> Value {
     json!({ "jsonrpc": "2.0", "method": "notifications/message", "params": { "level": "info", "data": text } })
 }
 
-async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
+async fn on_post(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, body: Bytes) -> Response {
     let Ok(message) = serde_json::from_slice::<Value>(&body) else {
         return json_response(StatusCode::BAD_REQUEST, json!({ "error": "not json" }));
     };
@@ -167,6 +177,17 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
             return response;
         }
     }
+    let session = {
+        let mut log = log.lock().unwrap();
+        let sent = headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if method == "initialize" && log.session_expired {
+            log.session += 1;
+            log.session_expired = false;
+        } else if log.session_expired && sent == format!("fault-session-{}", log.session) {
+            return Response::builder().status(StatusCode::NOT_FOUND).body(Body::empty()).expect("response");
+        }
+        log.session
+    };
     let result = match method {
         "initialize" => json!({
             "protocolVersion": "2025-11-25",
@@ -210,12 +231,17 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, body: Bytes) -> Response {
                 "accepted" => {
                     return Response::builder().status(StatusCode::ACCEPTED).body(Body::empty()).expect("response")
                 }
+                "expire_session" => {
+                    let mut log = log.lock().unwrap();
+                    (log.session_expired, log.hang_get) = (true, true);
+                    json!({ "content": [{ "type": "text", "text": "expired" }] })
+                }
                 other => json!({ "content": [{ "type": "text", "text": other }] }),
             }
         }
         _ => json!({}),
     };
-    json_response(StatusCode::OK, json!({ "jsonrpc": "2.0", "id": id, "result": result }))
+    json_response_in(session, StatusCode::OK, json!({ "jsonrpc": "2.0", "id": id, "result": result }))
 }
 
 /// The 2026-07-28 answers and faults of [`FaultServer::start_modern`]; `None` for the rest.
@@ -271,6 +297,9 @@ fn hanging_stream(hung_up: Arc<tokio::sync::Notify>) -> Response {
 
 /// Resumption: replays the event already delivered (as some servers do), then the answer.
 async fn on_get(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap) -> Response {
+    if log.lock().unwrap().hang_get {
+        std::future::pending::<()>().await;
+    }
     let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()) else {
         return Response::builder().status(StatusCode::METHOD_NOT_ALLOWED).body(Body::empty()).expect("response");
     };

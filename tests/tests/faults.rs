@@ -96,3 +96,18 @@ async fn a_batch_gets_one_answer_per_request() {
     assert!(sidecar.drain_unmatched().is_empty());
     assert!(sidecar.close().await.success());
 }
+
+/// An expired session is renewed with the client's handshake, and the new session's GET stream is
+/// waited for only so long: a server whose stream never answers (not even with headers) does not
+/// hold the failed request, nor the renewal every other request would wait behind, forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_is_not_held_up_by_a_get_stream_that_never_answers() {
+    let server = FaultServer::start().await;
+    let sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    assert_eq!(call(&sidecar, "expire_session").await["result"]["content"][0]["text"], "expired");
+    let after = tokio::time::timeout(std::time::Duration::from_secs(10), call(&sidecar, "after"))
+        .await
+        .expect("the renewal waited for the GET stream without a bound");
+    assert_eq!(after["result"]["content"][0]["text"], "after", "{after}");
+}

@@ -3,7 +3,7 @@
 //! session when the server forgets the old one (its answers go nowhere: the client saw the
 //! originals).
 
-use super::{Inner, StreamableHttp};
+use super::{Inner, StreamableHttp, SERVER_STREAM_WAIT};
 use crate::jsonrpc::ServerMessage;
 use crate::spool::Spooled;
 use crate::transport::http::Refusal;
@@ -11,7 +11,7 @@ use crate::transport::{Delivered, Sink, TransportError};
 use bytes::Bytes;
 use http::header::HeaderValue;
 use reqwest::StatusCode;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 #[derive(Clone, Default)]
 pub(super) struct Session {
@@ -73,7 +73,11 @@ impl StreamableHttp {
         }
         if let Some(initialized) = handshake.initialized {
             inner.exchange(&initialized, &Discard).await?;
-            self.open_server_stream().await;
+            // Bounded as after the client's own initialized: this runs under the renewal lock,
+            // and a stream that never answers must not hold every request behind it.
+            if tokio::time::timeout(SERVER_STREAM_WAIT, self.open_server_stream()).await.is_err() {
+                debug!("the renewed session's GET stream has not answered yet; going on");
+            }
         }
         Ok(())
     }
