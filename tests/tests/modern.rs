@@ -195,3 +195,21 @@ async fn cancelling_closes_the_response_stream() {
     assert!(sidecar.drain_unmatched().is_empty());
     assert!(sidecar.close().await.success());
 }
+
+/// 2026-07-28 has no batches: each request of one gets an error that says so, and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_to_a_modern_server_is_refused_request_by_request() {
+    let server = PeerServer::modern_ts("reject").await;
+    let sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let (first, second) = (sidecar.expect_response(json!(61)), sidecar.expect_response(json!(62)));
+    sidecar.send_raw(
+        r#"[{"jsonrpc":"2.0","id":61,"method":"tools/list"},{"jsonrpc":"2.0","id":62,"method":"tools/list"}]"#,
+    );
+    for answer in [first, second] {
+        let answer = sidecar.wait_response(answer, "a request of the batch").await;
+        let message = answer["error"]["message"].as_str().unwrap_or_else(|| panic!("{answer}"));
+        assert!(message.contains("batch") && message.contains("2026-07-28"), "{message}");
+    }
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "still here" })).await, "still here");
+}

@@ -121,6 +121,9 @@ pub enum TransportError {
     /// A response stream ended before its answers and could not be resumed.
     #[error("the server closed the response stream before answering, and it could not be resumed")]
     StreamEnded,
+    /// The client sent something the server's revision cannot carry.
+    #[error("not sent: {0} cannot be carried to this server")]
+    Unsupported(&'static str),
     /// The stream that was to carry the answer ended for good first.
     #[error("the server's event stream closed before it answered")]
     AnswerLost,

@@ -153,14 +153,16 @@ impl Stateless {
 impl Transport for Stateless {
     async fn send(&self, message: &ClientMessage) -> Sent {
         let inner = &self.inner;
+        if message.body.first() == Some(&b'[') {
+            return Sent::NotDelivered(TransportError::Unsupported(
+                "a batch (this server speaks MCP 2026-07-28, which has none)",
+            ));
+        }
         let Some(method) = message.method_name.as_deref() else {
             inner.take_client_answer(message);
             return Sent::Answered;
         };
         let Some(id) = single_request_id(message) else {
-            if message.request_ids.as_slice().len() > 1 {
-                return Sent::Failed(TransportError::InvalidResponse("batches are not part of 2026-07-28".into()));
-            }
             // The other client notifications have no place in this revision: cancellation is
             // closing the stream, which the proxy does by dropping the exchange.
             if message.method == Method::Initialized {
