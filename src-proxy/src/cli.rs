@@ -69,6 +69,10 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     auth_timeout: String,
 
+    /// How long a request the server could not be reached for is retried before it fails (0: never)
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    retry_for: String,
+
     /// Client metadata for dynamic registration, inline JSON or @file.json
     #[arg(long, value_name = "JSON|@FILE")]
     static_oauth_client_metadata: Option<String>,
@@ -121,6 +125,8 @@ pub struct Config {
     pub allow_http: bool,
     pub log_level: LogLevel,
     pub auth_timeout: Duration,
+    /// How long an undelivered request is retried (connection refused, 503, 429 …) before it fails.
+    pub retry_for: Duration,
     pub static_client_metadata: Option<serde_json::Map<String, serde_json::Value>>,
     pub static_client_info: Option<serde_json::Map<String, serde_json::Value>>,
     pub client_metadata_url: Option<Url>,
@@ -194,6 +200,8 @@ impl Config {
         }
         let auth_timeout = parse_duration(&args.auth_timeout)
             .map_err(|why| CliError::invalid(format!("--auth-timeout {:?}: {why}", args.auth_timeout)))?;
+        let retry_for = parse_duration(&args.retry_for)
+            .map_err(|why| CliError::invalid(format!("--retry-for {:?}: {why}", args.retry_for)))?;
         let static_client_metadata = args
             .static_oauth_client_metadata
             .as_deref()
@@ -255,6 +263,7 @@ impl Config {
             allow_http: args.allow_http,
             log_level,
             auth_timeout,
+            retry_for,
             static_client_metadata,
             static_client_info,
             client_metadata_url,
@@ -427,6 +436,7 @@ mod tests {
         assert_eq!(c.callback_port, 0);
         assert_eq!(c.callback_host, "127.0.0.1");
         assert_eq!(c.auth_timeout, Duration::from_secs(30));
+        assert_eq!(c.retry_for, Duration::from_secs(10));
         assert_eq!(c.log_level, LogLevel::Info);
         assert_eq!(c.config_dir, PathBuf::from("/tmp/x"));
         assert!(c.headers.is_empty());

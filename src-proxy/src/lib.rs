@@ -3,7 +3,7 @@
 //! It connects a stdio MCP client (Claude Desktop) to a remote MCP server: [`cli`] turns flags and
 //! environment into a [`cli::Config`], [`stdio`] frames the client side, [`jsonrpc`] classifies
 //! messages without re-encoding them, [`transport`] speaks the server's HTTP transport, [`router`]
-//! gives every request exactly one answer, [`spool`] keeps large messages out of memory, and
+//! gives every request exactly one answer, [`retry`] says when a failed one is sent again, [`spool`] keeps large messages out of memory, and
 //! [`proxy`] ties them together. [`run`] is the whole sidecar for a parsed configuration.
 
 pub mod auth;
@@ -11,6 +11,7 @@ pub mod cli;
 pub mod jsonrpc;
 pub mod logging;
 pub mod proxy;
+mod retry;
 pub mod router;
 mod signals;
 pub mod spool;

@@ -10,6 +10,7 @@
 use crate::auth::{Auth, AuthError, AuthSettings, Challenge, Opener};
 use crate::cli::Config;
 use crate::jsonrpc::{self, code, ClientMessage, Method};
+use crate::retry::{Reached, Retries};
 use crate::router::Router;
 use crate::stdio;
 use crate::store::Store;
@@ -109,6 +110,8 @@ struct Proxy<T, C> {
     auth: Option<Arc<C>>,
     /// Cancelled when in-flight requests must give up (shutdown).
     give_up: CancellationToken,
+    /// How long a message that failed in passing is sent again (`--retry-for`).
+    retry_for: Duration,
 }
 
 /// Runs the proxy between `input`/`output` (the client) and `config.server_url` until the input
@@ -134,7 +137,7 @@ where
     let settings = transport::Settings { endpoint, sink: Arc::clone(&router) as _, mode: config.transport, folder };
     let transport = transport::connect(settings);
     info!(server = %crate::logging::redacted_url(&config.server_url), "proxying stdio");
-    let proxy = Proxy { transport, router, auth, give_up };
+    let proxy = Proxy { transport, router, auth, give_up, retry_for: config.retry_for };
     serve(proxy, queue, input, output, shutdown).await
 }
 
@@ -281,35 +284,44 @@ impl<T: Transport, C: Credentials> Proxy<T, C> {
 
     /// Sends `message`, recovering what can be recovered, each a bounded number of times: an
     /// expired session (replay the handshake, once), a 401 (refresh or sign in, once), a 403
-    /// `insufficient_scope` (sign in with more scope, at most [`MAX_STEP_UPS`] times). Returns
+    /// `insufficient_scope` (sign in with more scope, at most [`MAX_STEP_UPS`] times), and a
+    /// failure that passes (sent again within the retry window, see [`crate::retry`]). Returns
     /// once the server can say no more about the message's requests.
     async fn exchange(&self, message: &ClientMessage) -> Result<(), TransportError> {
         let mut session_renewed = false;
         let mut auth_recovered = false;
         let mut step_ups = 0;
+        let mut retries = Retries::new(self.retry_for);
         loop {
             if let Some(auth) = self.auth.as_ref().filter(|auth| auth.expiring()) {
                 if let Err(error) = auth.recover(&Challenge::default(), auth.current().as_ref()).await {
                     warn!(%error, "could not refresh the access token ahead of its expiry");
                 }
             }
-            let error = match self.transport.send(message).await {
+            let (error, reached) = match self.transport.send(message).await {
                 Sent::Answered => return Ok(()),
                 Sent::Accepted { lost } => {
-                    if !message.request_ids.as_slice().is_empty() {
-                        lost.cancelled().await;
-                        return Err(TransportError::AnswerLost);
+                    if message.request_ids.as_slice().is_empty() {
+                        return Ok(());
                     }
-                    return Ok(());
+                    lost.cancelled().await;
+                    (TransportError::AnswerLost, Reached::Maybe)
                 }
-                Sent::NotDelivered(error) | Sent::Failed(error) => error,
+                Sent::NotDelivered(error) => (error, Reached::No),
+                Sent::Failed(error) => (error, Reached::Maybe),
             };
             match (error, self.auth.as_deref()) {
                 (TransportError::SessionExpired { generation }, _)
                     if !session_renewed && message.method != Method::Initialize =>
                 {
                     session_renewed = true;
-                    self.transport.renew_session(generation).await?;
+                    if let Err(error) = self.transport.renew_session(generation).await {
+                        // The server went away again while the session was renewed: the message
+                        // itself has not been sent on the new session yet.
+                        session_renewed = false;
+                        self.wait_to_retry(&mut retries, message, error, Reached::No).await?;
+                        continue;
+                    }
                     if message.method == Method::Initialized {
                         // The renewed session's handshake included it.
                         return Ok(());
@@ -325,9 +337,26 @@ impl<T: Transport, C: Credentials> Proxy<T, C> {
                     step_ups += 1;
                     auth.step_up(&Challenge::parse(www_authenticate.as_deref()), used.as_ref()).await?;
                 }
-                (error, _) => return Err(error),
+                (error, _) => self.wait_to_retry(&mut retries, message, error, reached).await?,
             }
         }
+    }
+
+    /// Waits before `message` is sent again after it failed with `error`, or returns the error
+    /// when the failure is final.
+    async fn wait_to_retry(
+        &self,
+        retries: &mut Retries,
+        message: &ClientMessage,
+        error: TransportError,
+        reached: Reached,
+    ) -> Result<(), TransportError> {
+        let Some(wait) = retries.wait_before_next(message, &error, reached) else {
+            return Err(error);
+        };
+        debug!(%error, ?wait, "sending the message again after a failure that may pass");
+        tokio::time::sleep(wait).await;
+        Ok(())
     }
 }
 
@@ -351,7 +380,7 @@ fn error_answer(id: &[u8], outcome: &Result<(), TransportError>) -> Bytes {
         Err(error) => error,
     };
     match error {
-        TransportError::Status { status, body } => {
+        TransportError::Status { status, body, .. } => {
             if let Some(server_error) = jsonrpc::error_object(body) {
                 return jsonrpc::error_response_with(Some(id), server_error.get().as_bytes());
             }
@@ -405,6 +434,7 @@ mod tests {
         let v = answer(Err(TransportError::Status {
             status: StatusCode::BAD_GATEWAY,
             body: Bytes::from_static(b"upstream\n down"),
+            retry_after: None,
         }));
         assert_eq!(v["id"], 7);
         assert_eq!(v["error"]["code"], code::TRANSPORT_ERROR);
@@ -417,6 +447,7 @@ mod tests {
         let v = answer(Err(TransportError::Status {
             status: StatusCode::BAD_REQUEST,
             body: Bytes::from_static(br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"bad params"}}"#),
+            retry_after: None,
         }));
         assert_eq!(v["id"], 7);
         assert_eq!(v["error"]["code"], -32602);
@@ -428,6 +459,7 @@ mod tests {
         let v = answer(Err(TransportError::Status {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             body: Bytes::from_static(b"<html>oops</html>"),
+            retry_after: None,
         }));
         assert_eq!(v["error"]["message"], "mcp-remote: the server answered HTTP 500 Internal Server Error");
         let v = answer(Ok(()));
@@ -449,6 +481,10 @@ mod tests {
         Expired,
         Unauthorized,
         InsufficientScope,
+        /// 503, with this `Retry-After` in seconds: the server did not take the message on.
+        Busy(Option<u64>),
+        /// The response stream broke after the server may have acted on the message.
+        Broken,
     }
 
     /// A transport that follows a script, one [`Step`] per message sent, and records what it saw.
@@ -490,6 +526,12 @@ mod tests {
                     www_authenticate: Some(r#"Bearer error="insufficient_scope", scope="more""#.into()),
                     used: None,
                 }),
+                Step::Busy(retry_after) => Sent::NotDelivered(TransportError::Status {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    body: Bytes::new(),
+                    retry_after: retry_after.map(Duration::from_secs),
+                }),
+                Step::Broken => Sent::Failed(TransportError::StreamEnded),
             }
         }
 
@@ -579,6 +621,7 @@ mod tests {
                 router,
                 auth: auth.clone(),
                 give_up: CancellationToken::new(),
+                retry_for: Duration::from_secs(10),
             };
             let (input, proxy_input) = tokio::io::duplex(1 << 16);
             let (proxy_output, output) = tokio::io::duplex(1 << 16);
@@ -699,6 +742,39 @@ mod tests {
         release.notify_one();
         assert_eq!(proxy.read().await["result"]["held"], true);
         assert_eq!(proxy.sent(), 2, "the refused batch was not sent");
+        assert!(proxy.finish().await.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_message_the_server_did_not_take_on_is_sent_again_as_it_asks() {
+        let mut proxy = Harness::start(vec![Step::Busy(None), Step::Busy(Some(2)), Step::Answer(ANSWER)], false);
+        let started = tokio::time::Instant::now();
+        proxy.send(CALL).await;
+        assert_eq!(proxy.read().await["result"]["ok"], true);
+        assert_eq!(proxy.sent(), 3);
+        assert_eq!(started.elapsed().as_secs(), 2, "Retry-After was not followed");
+        // A server that wants more time than the window has is answered for at once.
+        proxy.transport.steps.lock().unwrap().push_back(Step::Busy(Some(60)));
+        proxy.send(CALL).await;
+        let answer = proxy.read().await;
+        assert_eq!(answer["error"]["data"]["httpStatus"], 503, "{answer}");
+        assert_eq!(proxy.sent(), 4);
+        assert!(proxy.finish().await.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_a_method_safe_to_repeat_is_sent_again_after_the_server_may_have_had_it() {
+        const LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+        const LISTED: &str = r#"{"jsonrpc":"2.0","id":2,"result":{"tools":[]}}"#;
+        let mut proxy = Harness::start(vec![Step::Broken, Step::Broken, Step::Answer(LISTED)], false);
+        proxy.send(CALL).await;
+        let answer = proxy.read().await;
+        assert_eq!(answer["id"], 1);
+        assert!(answer["error"]["message"].as_str().unwrap().contains("closed the response stream"), "{answer}");
+        assert_eq!(proxy.sent(), 1, "a tool call was sent twice");
+        proxy.send(LIST).await;
+        assert_eq!(proxy.read().await["result"]["tools"], serde_json::json!([]));
+        assert_eq!(proxy.sent(), 3);
         assert!(proxy.finish().await.is_empty());
     }
 

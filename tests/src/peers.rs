@@ -157,6 +157,14 @@ impl PeerServer {
         Self::spawn_at(command, port, "/sse", "Uvicorn running on").await
     }
 
+    /// Sends a signal to the server process (Unix), e.g. `STOP` and `CONT` to freeze it.
+    #[cfg(unix)]
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("the peer is running");
+        let status = std::process::Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status();
+        assert!(status.expect("kill").success());
+    }
+
     /// Kills the server process and waits for it to be gone.
     pub async fn kill(&mut self) {
         let _ = self.child.start_kill();
@@ -171,12 +179,21 @@ pub async fn everything_call_in_flight(
     sidecar: &mut crate::sidecar::Sidecar,
     id: i64,
 ) -> tokio::sync::oneshot::Receiver<serde_json::Value> {
+    everything_long_call(sidecar, id, 30).await
+}
+
+/// [`everything_call_in_flight`] for an operation of `seconds` (one progress notification each).
+pub async fn everything_long_call(
+    sidecar: &mut crate::sidecar::Sidecar,
+    id: i64,
+    seconds: u32,
+) -> tokio::sync::oneshot::Receiver<serde_json::Value> {
     let call = sidecar.send_request(
         serde_json::json!(id),
         "tools/call",
         serde_json::json!({
             "name": "trigger-long-running-operation",
-            "arguments": { "duration": 30, "steps": 30 },
+            "arguments": { "duration": seconds, "steps": seconds },
             "_meta": { "progressToken": "op" }
         }),
     );

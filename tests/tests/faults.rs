@@ -4,7 +4,7 @@
 //! gets exactly one answer, and the proxy keeps serving.
 
 use mcp_remote_tests::fault_server::{FaultServer, LARGE_ANSWER_BYTES};
-use mcp_remote_tests::sidecar::Sidecar;
+use mcp_remote_tests::sidecar::{Launch, Sidecar};
 use serde_json::{json, Value};
 
 async fn call(sidecar: &Sidecar, tool: &str) -> Value {
@@ -72,7 +72,8 @@ async fn every_fault_is_answered_with_a_useful_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_server_answers_each_request_with_an_error() {
     let port = mcp_remote_tests::peers::free_port();
-    let mut sidecar = Sidecar::spawn(&format!("http://127.0.0.1:{port}/mcp"));
+    let launch = Launch::new(&format!("http://127.0.0.1:{port}/mcp")).arg("--retry-for").arg("1s");
+    let mut sidecar = Sidecar::spawn_with(launch);
     for _ in 0..2 {
         let response = sidecar.initialize_answer().await;
         let message = response["error"]["message"].as_str().expect("an error");

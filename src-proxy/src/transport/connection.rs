@@ -282,7 +282,7 @@ impl Transport for Connection {
 /// body that is not a modern JSON-RPC error.
 fn refuses_post(error: &TransportError) -> bool {
     match error {
-        TransportError::Status { status, body } => {
+        TransportError::Status { status, body, .. } => {
             matches!(*status, StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED)
                 && !jsonrpc::is_modern_error(body)
         }
@@ -308,6 +308,7 @@ mod tests {
         TransportError::Status {
             status: StatusCode::from_u16(code).unwrap(),
             body: Bytes::from_static(body.as_bytes()),
+            retry_after: None,
         }
     }
 

@@ -4,11 +4,11 @@
 //! answer into a [`TransportError`], and reconnection timing.
 
 use super::{TokenSource, TransportError};
-use http::header::{HeaderMap, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
+use http::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::redirect::{Attempt, Policy};
 use reqwest::{Response, StatusCode};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 const MAX_REDIRECTS: usize = 5;
@@ -94,6 +94,7 @@ pub async fn pause(delay: Duration, token: &CancellationToken) -> Result<(), Tra
 pub struct Refusal {
     pub status: StatusCode,
     pub www_authenticate: Option<String>,
+    pub retry_after: Option<Duration>,
     /// The start of the body (empty for 401 and `insufficient_scope`, which are not read).
     pub body: Vec<u8>,
 }
@@ -104,6 +105,7 @@ impl Refusal {
         let status = response.status();
         let www_authenticate =
             response.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let retry_after = response.headers().get(RETRY_AFTER).and_then(|v| parse_retry_after(v, SystemTime::now()));
         let mut body = Vec::new();
         let scope_refusal = status == StatusCode::FORBIDDEN
             && crate::auth::Challenge::parse(www_authenticate.as_deref()).is_insufficient_scope();
@@ -116,13 +118,13 @@ impl Refusal {
             }
             body.truncate(ERROR_BODY_LIMIT);
         }
-        Self { status, www_authenticate, body }
+        Self { status, www_authenticate, retry_after, body }
     }
 
     /// The error for the proxy: 401 and `insufficient_scope` are recoverable by signing in,
     /// anything else is the status with its body. `used` is the token the request carried.
     pub fn into_error(self, used: Option<HeaderValue>) -> TransportError {
-        let Self { status, www_authenticate, body } = self;
+        let Self { status, www_authenticate, retry_after, body } = self;
         if status == StatusCode::UNAUTHORIZED {
             return TransportError::Unauthorized { www_authenticate, used };
         }
@@ -132,8 +134,18 @@ impl Refusal {
             return TransportError::InsufficientScope { www_authenticate, used };
         }
         tracing::debug!(%status, "the server refused a request");
-        TransportError::Status { status, body: bytes::Bytes::from(body) }
+        TransportError::Status { status, body: bytes::Bytes::from(body), retry_after }
     }
+}
+
+/// `Retry-After` as a wait from `now`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+fn parse_retry_after(value: &HeaderValue, now: SystemTime) -> Option<Duration> {
+    let text = value.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// 1 s, 2 s, 4 s … capped at [`MAX_BACKOFF`].
@@ -147,6 +159,18 @@ pub fn backoff(failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date() {
+        let now = httpdate::parse_http_date("Thu, 03 Dec 2026 14:00:00 GMT").unwrap();
+        let parse = |text: &'static str| parse_retry_after(&HeaderValue::from_static(text), now);
+        assert_eq!(parse("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse(" 0 "), Some(Duration::ZERO));
+        assert_eq!(parse("Thu, 03 Dec 2026 14:00:30 GMT"), Some(Duration::from_secs(30)));
+        assert_eq!(parse("Thu, 03 Dec 2026 13:00:00 GMT"), Some(Duration::ZERO), "a date passed is now");
+        assert_eq!(parse("soon"), None);
+        assert_eq!(parse("-3"), None);
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {

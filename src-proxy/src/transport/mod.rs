@@ -112,9 +112,10 @@ pub enum TransportError {
     /// Signing in or refreshing failed.
     #[error("{0}")]
     Auth(#[from] crate::auth::AuthError),
-    /// Any other HTTP error status; `body` is the start of the response body.
+    /// Any other HTTP error status; `body` is the start of the response body, `retry_after` the
+    /// server's `Retry-After`, if it gave one.
     #[error("the server answered HTTP {status}")]
-    Status { status: StatusCode, body: Bytes },
+    Status { status: StatusCode, body: Bytes, retry_after: Option<std::time::Duration> },
     /// Connecting, sending or reading failed.
     #[error("cannot reach the server: {0}")]
     Network(#[source] reqwest::Error),
@@ -147,8 +148,9 @@ impl From<reqwest::Error> for TransportError {
 
 impl Sent {
     /// The outcome of an exchange that ended in `error`. Refusals the server gives before acting on
-    /// a message (an expired session, 401, 403 for scope) and connections that never carried it are
-    /// [`Sent::NotDelivered`]; anything else may have reached the server.
+    /// a message (an expired session, 401, 403 for scope, and 429 and 503, which say it was not
+    /// taken on) and connections that never carried it are [`Sent::NotDelivered`]; anything else
+    /// may have reached the server.
     pub fn from_error(error: TransportError) -> Self {
         let before_delivery = match &error {
             TransportError::SessionExpired { .. }
@@ -156,6 +158,9 @@ impl Sent {
             | TransportError::InsufficientScope { .. }
             | TransportError::Auth(_) => true,
             TransportError::Network(error) => error.is_connect(),
+            TransportError::Status { status, .. } => {
+                matches!(*status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+            }
             _ => false,
         };
         if before_delivery {

@@ -145,7 +145,7 @@ impl Stateless {
                 continue;
             }
             let status = reqwest::StatusCode::OK;
-            return Ok(Probe::Legacy(TransportError::Status { status, body: answer }));
+            return Ok(Probe::Legacy(TransportError::Status { status, body: answer, retry_after: None }));
         }
     }
 }
@@ -275,7 +275,7 @@ impl Inner {
                     self.refresh_tools().await;
                     continue;
                 }
-                Err(TransportError::Status { body: refusal, status })
+                Err(TransportError::Status { body: refusal, status, .. })
                     if !version_retried && offers_modern_version(&refusal) =>
                 {
                     version_retried = true;
