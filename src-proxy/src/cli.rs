@@ -200,8 +200,11 @@ impl Config {
         }
         let auth_timeout = parse_duration(&args.auth_timeout)
             .map_err(|why| CliError::invalid(format!("--auth-timeout {:?}: {why}", args.auth_timeout)))?;
-        let retry_for = parse_duration(&args.retry_for)
-            .map_err(|why| CliError::invalid(format!("--retry-for {:?}: {why}", args.retry_for)))?;
+        let retry_for = match args.retry_for.trim() {
+            "0" => Duration::ZERO,
+            text => parse_duration(text)
+                .map_err(|why| CliError::invalid(format!("--retry-for {:?}: {why}", args.retry_for)))?,
+        };
         let static_client_metadata = args
             .static_oauth_client_metadata
             .as_deref()
@@ -464,6 +467,8 @@ mod tests {
                 "--debug",
                 "--auth-timeout",
                 "2m",
+                "--retry-for",
+                "0",
                 "--resource",
                 "https://example.com/mcp",
                 "--host",
@@ -485,6 +490,7 @@ mod tests {
         assert!(c.has_user_authorization());
         assert_eq!(c.log_level, LogLevel::Debug);
         assert_eq!(c.auth_timeout, Duration::from_secs(120));
+        assert_eq!(c.retry_for, Duration::ZERO);
         assert_eq!(c.config_dir, PathBuf::from("/cfg"));
         assert_eq!(c.browser, Some(PathBuf::from("/bin/true")));
         assert_eq!(c.static_client_info.unwrap()["client_id"], "abc");

@@ -28,12 +28,14 @@ pub struct SpoolWriter {
     file: File,
     len: u64,
     scanner: Scanner,
+    utf8: Utf8Check,
     flattened: Vec<u8>,
 }
 
 impl SpoolWriter {
     pub fn new() -> io::Result<Self> {
-        Ok(Self { file: tempfile::tempfile()?, len: 0, scanner: Scanner::default(), flattened: Vec::new() })
+        let (scanner, utf8) = (Scanner::default(), Utf8Check::default());
+        Ok(Self { file: tempfile::tempfile()?, len: 0, scanner, utf8, flattened: Vec::new() })
     }
 
     /// Appends the next bytes of the message.
@@ -42,6 +44,7 @@ impl SpoolWriter {
             return Err(io::Error::other(format!("a message is larger than {} MiB", MAX_MESSAGE >> 20)));
         }
         self.scanner.scan(bytes);
+        self.utf8.push(bytes);
         let bytes = if memchr::memchr2(b'\n', b'\r', bytes).is_some() {
             // Raw line breaks can only be whitespace between JSON tokens.
             self.flattened.clear();
@@ -56,7 +59,41 @@ impl SpoolWriter {
     }
 
     pub fn finish(self) -> Spooled {
-        Spooled { file: self.file, len: self.len, shape: self.scanner.shape() }
+        let shape = if self.utf8.valid() { self.scanner.shape() } else { SpooledShape::Message(None) };
+        Spooled { file: self.file, len: self.len, shape }
+    }
+}
+
+/// Checks that a message arriving in pieces is UTF-8, carrying a character cut between pieces.
+#[derive(Debug, Default)]
+struct Utf8Check {
+    /// The start of a character the last piece ended inside (at most 3 bytes, then joined).
+    carry: Vec<u8>,
+    bad: bool,
+}
+
+impl Utf8Check {
+    fn push(&mut self, piece: &[u8]) {
+        if self.bad {
+            return;
+        }
+        let joined;
+        let piece = if self.carry.is_empty() {
+            piece
+        } else {
+            self.carry.extend_from_slice(piece);
+            joined = std::mem::take(&mut self.carry);
+            &joined[..]
+        };
+        match std::str::from_utf8(piece) {
+            Ok(_) => {}
+            Err(error) if error.error_len().is_none() => self.carry = piece[error.valid_up_to()..].to_vec(),
+            Err(_) => self.bad = true,
+        }
+    }
+
+    fn valid(&self) -> bool {
+        !self.bad && self.carry.is_empty()
     }
 }
 
@@ -311,6 +348,25 @@ impl Scanner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf8_is_checked_across_every_cut() {
+        let text = "{\"id\":1,\"result\":\"café 😀 ok\"}".as_bytes();
+        for cut in 0..=text.len() {
+            let mut check = Utf8Check::default();
+            check.push(&text[..cut]);
+            check.push(&text[cut..]);
+            assert!(check.valid(), "cut at {cut}");
+        }
+        let truncated = "café".as_bytes();
+        let mut check = Utf8Check::default();
+        check.push(&truncated[..truncated.len() - 1]);
+        assert!(!check.valid(), "a message may not end inside a character");
+        let mut check = Utf8Check::default();
+        check.push(b"ok \xff");
+        check.push(b"more");
+        assert!(!check.valid());
+    }
 
     fn shape_of(pieces: &[&str]) -> SpooledShape {
         let mut scanner = Scanner::default();

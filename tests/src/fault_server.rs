@@ -11,6 +11,16 @@
 //! tool echoes its name. A batch array is answered
 //! with an array (each request's method as its result).
 //!
+//! HTTP-level faults, chosen the same way or, for `resources/read` (which the proxy may send
+//! again), by a `fault://NAME` URI: `http503_once` (503 without `Retry-After`, then the answer),
+//! `http503_retry_after_once` (503 with `Retry-After: 1`), `http429_once` (429 with
+//! `Retry-After: 1`), `http503_always` (503, `Retry-After: 1`, every time), `http502_html` (a
+//! gateway's HTML error page, every time) and `http502_html_once`, `truncated_utf8` (a JSON body
+//! cut in the middle of a character), `invalid_utf8` (a byte that is not UTF-8 inside a string),
+//! `slow_headers` (the answer after [`SLOW_HEADERS`]) and `never` (no answer, not even headers).
+//! `size` answers with the byte length of the request body (real servers refuse over 4 MiB).
+//! [`FaultServer::times_asked`] tells when each was asked.
+//!
 //! Started with [`FaultServer::start_modern`] it also answers `server/discover` as a 2026-07-28
 //! server, and has two faults of that revision: `drop_once` (the first call's stream is cut before
 //! its answer; this revision has no resumption) and `mismatch_once` (the first call is refused with
@@ -29,6 +39,8 @@ use tokio_util::sync::CancellationToken;
 
 /// The size of the text in the answer of `drop_large_then_resume`.
 pub const LARGE_ANSWER_BYTES: usize = 3 << 20;
+/// How long `slow_headers` keeps the client waiting for the response headers.
+pub const SLOW_HEADERS: std::time::Duration = std::time::Duration::from_secs(31);
 
 #[derive(Default)]
 struct Log {
@@ -43,6 +55,10 @@ struct Log {
     requests: Vec<(String, Value)>,
     /// The `-once` faults already given.
     given: Vec<String>,
+    /// When each HTTP-level fault was asked for.
+    asked: Vec<(String, std::time::Instant)>,
+    /// Told each time a fault is asked for.
+    asked_signal: Arc<tokio::sync::Notify>,
     /// The session's number; `expire_session` makes the server forget it.
     session: u32,
     session_expired: bool,
@@ -75,8 +91,10 @@ impl FaultServer {
         let hung_up = Arc::new(tokio::sync::Notify::new());
         let log: Arc<Mutex<Log>> =
             Arc::new(Mutex::new(Log { modern, hung_up: Arc::clone(&hung_up), session: 1, ..Log::default() }));
-        let app =
-            axum::Router::new().route("/mcp", post(on_post).get(on_get).delete(on_delete)).with_state(Arc::clone(&log));
+        let app = axum::Router::new()
+            .route("/mcp", post(on_post).get(on_get).delete(on_delete))
+            .layer(axum::extract::DefaultBodyLimit::disable())
+            .with_state(Arc::clone(&log));
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
         tokio::spawn(async move {
@@ -97,6 +115,25 @@ impl FaultServer {
     /// Resolves once the client has closed a `hang` stream.
     pub async fn hung_up(&self) {
         self.hung_up.notified().await
+    }
+
+    /// When the HTTP-level fault `name` was asked for, in order.
+    pub fn times_asked(&self, name: &str) -> Vec<std::time::Instant> {
+        self.log.lock().unwrap().asked.iter().filter(|(n, _)| n == name).map(|(_, at)| *at).collect()
+    }
+
+    /// Resolves once the fault `name` has been asked for.
+    pub async fn asked(&self, name: &str) {
+        let signal = Arc::clone(&self.log.lock().unwrap().asked_signal);
+        loop {
+            let told = signal.notified();
+            tokio::pin!(told);
+            told.as_mut().enable();
+            if !self.times_asked(name).is_empty() {
+                return;
+            }
+            told.await;
+        }
     }
 
     /// The method and id of each request so far.
@@ -188,7 +225,18 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, body: B
         }
         log.session
     };
+    let fault = match method {
+        "tools/call" => message.pointer("/params/name").and_then(Value::as_str),
+        "resources/read" => {
+            message.pointer("/params/uri").and_then(Value::as_str).and_then(|u| u.strip_prefix("fault://"))
+        }
+        _ => None,
+    };
+    if let Some(response) = http_fault(&log, fault.unwrap_or(""), &id).await {
+        return response;
+    }
     let result = match method {
+        "resources/read" => json!({ "contents": [{ "uri": message.pointer("/params/uri"), "text": "read" }] }),
         "initialize" => json!({
             "protocolVersion": "2025-11-25",
             "capabilities": { "tools": {} },
@@ -236,12 +284,72 @@ async fn on_post(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, body: B
                     (log.session_expired, log.hang_get) = (true, true);
                     json!({ "content": [{ "type": "text", "text": "expired" }] })
                 }
+                "size" => json!({ "content": [{ "type": "text", "text": body.len().to_string() }] }),
                 other => json!({ "content": [{ "type": "text", "text": other }] }),
             }
         }
         _ => json!({}),
     };
     json_response_in(session, StatusCode::OK, json!({ "jsonrpc": "2.0", "id": id, "result": result }))
+}
+
+/// The HTTP-level faults (see the module's doc); `None` for any other name, and for a `_once`
+/// fault already given.
+async fn http_fault(log: &Mutex<Log>, name: &str, id: &Value) -> Option<Response> {
+    let status_with = |status: StatusCode, retry_after: Option<&str>, content_type: &str, body: &'static str| {
+        let mut response = Response::builder().status(status).header("content-type", content_type);
+        if let Some(retry_after) = retry_after {
+            response = response.header("retry-after", retry_after);
+        }
+        Some(response.body(Body::from(body)).expect("response"))
+    };
+    const GATEWAY_PAGE: &str =
+        "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>";
+    let first = {
+        let mut log = log.lock().unwrap();
+        let first = !log.given.iter().any(|given| given == name);
+        if name.starts_with("http") || matches!(name, "truncated_utf8" | "invalid_utf8" | "slow_headers" | "never") {
+            log.asked.push((name.to_string(), std::time::Instant::now()));
+            log.asked_signal.notify_waiters();
+            log.given.push(name.to_string());
+        }
+        first
+    };
+    let text = |bytes: &[u8]| {
+        let mut body =
+            format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[{{"type":"text","text":""#).into_bytes();
+        body.extend_from_slice(bytes);
+        body
+    };
+    match name {
+        "http503_once" if first => status_with(StatusCode::SERVICE_UNAVAILABLE, None, "text/plain", "restarting"),
+        "http503_retry_after_once" if first => {
+            status_with(StatusCode::SERVICE_UNAVAILABLE, Some("1"), "text/plain", "restarting")
+        }
+        "http429_once" if first => status_with(StatusCode::TOO_MANY_REQUESTS, Some("1"), "text/plain", "slow down"),
+        "http503_always" => {
+            status_with(StatusCode::SERVICE_UNAVAILABLE, Some("1"), "text/plain", "down for maintenance")
+        }
+        "http502_html" => status_with(StatusCode::BAD_GATEWAY, None, "text/html", GATEWAY_PAGE),
+        "http502_html_once" if first => status_with(StatusCode::BAD_GATEWAY, None, "text/html", GATEWAY_PAGE),
+        // "café" cut between the two bytes of "é", and the message never closed.
+        "truncated_utf8" => Some(json_bytes(text(b"caf\xc3"))),
+        "invalid_utf8" => {
+            let mut body = text(b"bad \xff byte");
+            body.extend_from_slice(br#""}]}}"#);
+            Some(json_bytes(body))
+        }
+        "slow_headers" => {
+            tokio::time::sleep(SLOW_HEADERS).await;
+            None
+        }
+        "never" => std::future::pending().await,
+        _ => None,
+    }
+}
+
+fn json_bytes(body: Vec<u8>) -> Response {
+    Response::builder().header("content-type", "application/json").body(Body::from(body)).expect("response")
 }
 
 /// The 2026-07-28 answers and faults of [`FaultServer::start_modern`]; `None` for the rest.

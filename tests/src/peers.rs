@@ -130,6 +130,17 @@ impl PeerServer {
         Self::spawn_at(command, port, path, "listening on").await
     }
 
+    /// [`Self::python`] over HTTPS with a fresh self-signed certificate, written to
+    /// `folder/cert.pem`.
+    pub async fn python_tls(folder: &std::path::Path) -> Self {
+        let port = free_port();
+        let mut command = Command::new(python());
+        command.arg(peers_dir().join("python_server.py")).arg(port.to_string()).arg("--tls").arg(folder);
+        let mut server = Self::spawn(command, port, "listening on").await;
+        server.url = format!("https://127.0.0.1:{port}/mcp");
+        server
+    }
+
     /// The Python SDK's OAuth-protected server (`tests/peers/python_oauth_server.py`): its own
     /// authorization server with registration, PKCE and refresh-token rotation. Events (never
     /// token values) are appended to `log` as JSON lines.

@@ -123,7 +123,7 @@ type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>>;
 
 pub struct Sidecar {
     child: Child,
-    stdin: Option<mpsc::UnboundedSender<String>>,
+    stdin: Option<mpsc::UnboundedSender<Vec<u8>>>,
     waiters: Waiters,
     notifications: mpsc::UnboundedReceiver<Value>,
     unmatched: mpsc::UnboundedReceiver<Value>,
@@ -167,11 +167,11 @@ impl Sidecar {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let mut child = command.spawn().expect("spawn mcp-remote");
-        let (stdin_tx, mut stdin_rx) = mpsc::unbounded_channel::<String>();
+        let (stdin_tx, mut stdin_rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let mut stdin = child.stdin.take().expect("stdin");
         tokio::spawn(async move {
             while let Some(line) = stdin_rx.recv().await {
-                if stdin.write_all(line.as_bytes()).await.is_err() || stdin.write_all(b"\n").await.is_err() {
+                if stdin.write_all(&line).await.is_err() || stdin.write_all(b"\n").await.is_err() {
                     break;
                 }
                 let _ = stdin.flush().await;
@@ -204,9 +204,17 @@ impl Sidecar {
         };
         let stdout = child.stdout.take().expect("stdout");
         tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                reader.take(&line);
+            let mut stdout = BufReader::new(stdout);
+            let mut line = Vec::new();
+            while stdout.read_until(b'\n', &mut line).await.is_ok_and(|n| n > 0) {
+                let text = line.strip_suffix(b"\n").unwrap_or(&line);
+                match std::str::from_utf8(text) {
+                    Ok(text) => reader.take(text),
+                    Err(_) => {
+                        reader.violations.lock().unwrap().push(format!("not UTF-8: {}", String::from_utf8_lossy(text)))
+                    }
+                }
+                line.clear();
             }
             let _ = closed_tx.send(());
         });
@@ -235,7 +243,12 @@ impl Sidecar {
 
     /// Writes one raw line to the sidecar's stdin.
     pub fn send_raw(&self, line: &str) {
-        self.stdin.as_ref().expect("stdin open").send(line.to_string()).expect("stdin writer");
+        self.send_bytes(line.as_bytes());
+    }
+
+    /// Writes one line of any bytes (not necessarily UTF-8) to the sidecar's stdin.
+    pub fn send_bytes(&self, line: &[u8]) {
+        self.stdin.as_ref().expect("stdin open").send(line.to_vec()).expect("stdin writer");
     }
 
     /// Registers interest in the response to `id` (for requests sent with [`Self::send_raw`]).
@@ -409,7 +422,7 @@ struct Reader {
     unmatched: mpsc::UnboundedSender<Value>,
     handler: Handler,
     /// Weak, so that closing the sidecar's stdin is not held up by the reader.
-    stdin: mpsc::WeakUnboundedSender<String>,
+    stdin: mpsc::WeakUnboundedSender<Vec<u8>>,
 }
 
 impl Reader {
@@ -434,7 +447,7 @@ impl Reader {
                 };
                 let _ = self.notifications.send(message.clone());
                 if let Some(stdin) = self.stdin.upgrade() {
-                    let _ = stdin.send(reply.to_string());
+                    let _ = stdin.send(reply.to_string().into_bytes());
                 }
             }
             (Some(_), None) => {

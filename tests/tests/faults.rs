@@ -1,11 +1,13 @@
 //! Faults no real server produces on demand, from OUR OWN fault server (see its module doc): a
 //! cut response stream (resumed, with a replayed event), a cut stream with nothing to resume from,
-//! a garbage body, HTTP 500, a 202 to a request, and an unreachable server. Every request still
-//! gets exactly one answer, and the proxy keeps serving.
+//! a garbage body, bodies that are not UTF-8, HTTP 500, 502 pages, 503 and 429 with and without
+//! `Retry-After`, a 202 to a request, headers after 30 s, a server that never answers, and an
+//! unreachable server. Every request still gets exactly one answer, and the proxy keeps serving.
 
-use mcp_remote_tests::fault_server::{FaultServer, LARGE_ANSWER_BYTES};
+use mcp_remote_tests::fault_server::{FaultServer, LARGE_ANSWER_BYTES, SLOW_HEADERS};
 use mcp_remote_tests::sidecar::{Launch, Sidecar};
 use serde_json::{json, Value};
+use std::time::Duration;
 
 async fn call(sidecar: &Sidecar, tool: &str) -> Value {
     sidecar.request("tools/call", json!({ "name": tool, "arguments": {} })).await
@@ -111,4 +113,99 @@ async fn a_renewal_is_not_held_up_by_a_get_stream_that_never_answers() {
         .await
         .expect("the renewal waited for the GET stream without a bound");
     assert_eq!(after["result"]["content"][0]["text"], "after", "{after}");
+}
+
+/// 503 and 429 say the server did not take the request on: the proxy sends it again, after the
+/// `Retry-After` the server gave, and the client sees only the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_answers_are_waited_out_as_the_server_asks() {
+    let server = FaultServer::start().await;
+    let sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    for tool in ["http503_once", "http503_retry_after_once", "http429_once"] {
+        let answer = call(&sidecar, tool).await;
+        assert_eq!(answer["result"]["content"][0]["text"], tool, "{answer}");
+        let asked = server.times_asked(tool);
+        assert_eq!(asked.len(), 2, "{tool}: asked {} times", asked.len());
+        if tool != "http503_once" {
+            let waited = asked[1] - asked[0];
+            assert!(waited >= Duration::from_millis(990), "{tool}: sent again after {waited:?}, not Retry-After: 1");
+        }
+    }
+    assert!(sidecar.violations().is_empty());
+}
+
+/// A server that stays unavailable is answered for when the retry window closes, with its status
+/// and words; the proxy serves the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stays_busy_is_answered_for_when_the_window_closes() {
+    let server = FaultServer::start().await;
+    let mut sidecar = Sidecar::spawn_with(Launch::new(&server.url).arg("--retry-for").arg("3s"));
+    sidecar.initialize().await;
+    let answer = call(&sidecar, "http503_always").await;
+    assert_eq!(answer["error"]["data"]["httpStatus"], 503, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert_eq!(message, "mcp-remote: the server answered HTTP 503 Service Unavailable: down for maintenance");
+    let asked = server.times_asked("http503_always").len();
+    assert!((2..=4).contains(&asked), "asked {asked} times in a 3 s window with Retry-After: 1");
+    assert_eq!(call(&sidecar, "still-alive").await["result"]["content"][0]["text"], "still-alive");
+    assert!(sidecar.close().await.success());
+}
+
+/// A gateway's HTML error page: a tool call, which the server may have acted on, is not sent
+/// again; a read is. No HTML reaches the client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_error_page_is_sent_again_only_for_a_read() {
+    let server = FaultServer::start().await;
+    let sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let answer = call(&sidecar, "http502_html").await;
+    assert_eq!(answer["error"]["message"], "mcp-remote: the server answered HTTP 502 Bad Gateway", "{answer}");
+    assert_eq!(server.times_asked("http502_html").len(), 1, "a tool call was sent twice");
+    let read = sidecar.request("resources/read", json!({ "uri": "fault://http502_html_once" })).await;
+    assert_eq!(read["result"]["contents"][0]["text"], "read", "{read}");
+    assert_eq!(server.times_asked("http502_html_once").len(), 2);
+    assert!(sidecar.violations().is_empty());
+}
+
+/// Bodies that are not UTF-8 (cut inside a character, or with a stray byte) are answered with an
+/// error, and no byte of them reaches stdout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_that_are_not_utf8_are_errors_and_never_reach_stdout() {
+    let server = FaultServer::start().await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    for tool in ["truncated_utf8", "invalid_utf8"] {
+        let answer = call(&sidecar, tool).await;
+        let message = answer["error"]["message"].as_str().unwrap_or_else(|| panic!("{tool}: {answer}"));
+        assert!(message.contains("invalid response"), "{tool}: {message}");
+    }
+    assert_eq!(call(&sidecar, "still-alive").await["result"]["content"][0]["text"], "still-alive");
+    assert!(sidecar.close().await.success());
+    assert!(sidecar.violations().is_empty(), "{:?}", sidecar.violations());
+}
+
+/// Response headers that take longer than 30 s are waited for: no timeout cuts a slow server off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_after_thirty_seconds_are_waited_for() {
+    let server = FaultServer::start().await;
+    let sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let rx = sidecar.send_request(json!("slow"), "tools/call", json!({ "name": "slow_headers", "arguments": {} }));
+    let answer = tokio::time::timeout(SLOW_HEADERS + Duration::from_secs(30), rx).await.expect("an answer").unwrap();
+    assert_eq!(answer["result"]["content"][0]["text"], "slow_headers", "{answer}");
+}
+
+/// A server that never answers, not even with headers: when the client leaves, the request is
+/// answered with an error before the proxy exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_answered_for_when_the_client_leaves() {
+    let server = FaultServer::start().await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    let rx = sidecar.send_request(json!("never"), "tools/call", json!({ "name": "never", "arguments": {} }));
+    tokio::time::timeout(Duration::from_secs(30), server.asked("never")).await.expect("the call reached the server");
+    assert!(sidecar.close().await.success());
+    let answer = sidecar.wait_response(rx, "the call the server never answered").await;
+    assert_eq!(answer["error"]["message"], "mcp-remote: mcp-remote is shutting down", "{answer}");
 }

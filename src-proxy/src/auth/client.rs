@@ -103,9 +103,12 @@ pub async fn register(
         .body(metadata.to_string())
         .send()
         .await
-        .map_err(|e| AuthError::Network(e.without_url().to_string()))?;
+        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&e.without_url())))?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|e| AuthError::Network(e.without_url().to_string()))?;
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&e.without_url())))?;
     if !status.is_success() {
         return Err(AuthError::Registration(format!(
             "dynamic client registration failed with HTTP {status}: {}",

@@ -265,7 +265,7 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url:
         .header(http::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|e| AuthError::Network(e.without_url().to_string()))?;
+        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&e.without_url())))?;
     let status = response.status();
     if status.is_client_error() {
         return Ok(None);
@@ -273,7 +273,10 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url:
     if status != StatusCode::OK {
         return Err(AuthError::Discovery(format!("metadata at {url} answered HTTP {status}")));
     }
-    let body = response.bytes().await.map_err(|e| AuthError::Network(e.without_url().to_string()))?;
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&e.without_url())))?;
     match serde_json::from_slice(&body) {
         Ok(parsed) => Ok(Some(parsed)),
         Err(e) => {

@@ -138,6 +138,24 @@ impl Refusal {
     }
 }
 
+/// What went wrong with a request, for a person: reqwest's own words ("error sending request")
+/// followed by the deepest cause (connection refused, the certificate rustls refused …).
+pub fn describe(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    let root = cause.to_string();
+    let mut text = error.to_string();
+    if root.contains("certificate") {
+        text = format!("the server's TLS certificate was refused: {root}");
+    } else if !std::ptr::addr_eq(cause, error) && !text.contains(&root) {
+        text.push_str(": ");
+        text.push_str(&root);
+    }
+    text
+}
+
 /// `Retry-After` as a wait from `now`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
 fn parse_retry_after(value: &HeaderValue, now: SystemTime) -> Option<Duration> {
     let text = value.to_str().ok()?.trim();

@@ -18,7 +18,7 @@ mod stateless;
 mod streamable_http;
 
 pub use connection::{connect, Connection, Settings, TransportMode};
-pub use http::{build_client, Endpoint};
+pub use http::{build_client, describe as describe_network_error, Endpoint};
 
 use crate::jsonrpc::ClientMessage;
 use bytes::Bytes;
@@ -117,7 +117,7 @@ pub enum TransportError {
     #[error("the server answered HTTP {status}")]
     Status { status: StatusCode, body: Bytes, retry_after: Option<std::time::Duration> },
     /// Connecting, sending or reading failed.
-    #[error("cannot reach the server: {0}")]
+    #[error("cannot reach the server: {}", http::describe(.0))]
     Network(#[source] reqwest::Error),
     /// A response stream ended before its answers and could not be resumed.
     #[error("the server closed the response stream before answering, and it could not be resumed")]
