@@ -49,6 +49,9 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    /// Credentials are never read through a symbolic link: it may point anywhere.
+    #[error("{path} is a symbolic link; refusing to read credentials through it (remove it to sign in again)")]
+    Symlink { path: PathBuf },
 }
 
 fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
@@ -354,7 +357,17 @@ fn open_lock_file(path: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
+/// Reads a file of a server's folder. The folder and the file must not be symbolic links, and
+/// are made private again if something widened their permissions.
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> {
+    for checked in [path.parent().expect("file path has a parent"), path] {
+        match fs::symlink_metadata(checked) {
+            Ok(found) if found.file_type().is_symlink() => return Err(StoreError::Symlink { path: checked.into() }),
+            Ok(found) => keep_private(checked, &found)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("inspect", checked)(e)),
+        }
+    }
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -363,8 +376,28 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> 
     serde_json::from_slice(&bytes).map(Some).map_err(|source| StoreError::Format { path: path.to_path_buf(), source })
 }
 
+/// Makes `path` private to the user again (0700 folders, 0600 files) when its mode lets others in.
+fn keep_private(path: &Path, found: &fs::Metadata) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = found.permissions().mode() & 0o777;
+        let private = if found.is_dir() { 0o700 } else { 0o600 };
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "credentials were readable by others; making them private");
+            fs::set_permissions(path, fs::Permissions::from_mode(private)).map_err(io_error("restrict", path))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, found); // %AppData% is private to the user by its ACL.
+    Ok(())
+}
+
 /// Creates `dir` (and parents) and makes it private to the user, even if it existed.
 fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    if fs::symlink_metadata(dir).is_ok_and(|found| found.file_type().is_symlink()) {
+        return Err(StoreError::Symlink { path: dir.into() });
+    }
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
     #[cfg(unix)]
     {
@@ -485,6 +518,38 @@ mod tests {
         server.reset().unwrap();
         assert!(!server.path().exists());
         server.reset().unwrap();
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_refused_and_open_permissions_are_closed_again() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = temp_root("guard");
+        let store = Store::new(&root);
+        let server = store.server(&ServerKey::new("https://e.com/mcp", None));
+        server.save_tokens(&tokens("a1")).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let file = server.path().join(TOKENS_FILE);
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(server.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(server.tokens().unwrap().unwrap().access_token, "a1");
+        assert_eq!((mode(server.path()), mode(&file)), (0o700, 0o600), "permissions were not closed again");
+
+        // A token file that is a link to a file elsewhere is not read.
+        let elsewhere = root.join("elsewhere.json");
+        fs::rename(&file, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+        assert!(matches!(server.tokens(), Err(StoreError::Symlink { .. })), "read through a linked file");
+
+        // Nor is a server folder that is a link, and nothing is written into it.
+        let other = store.server(&ServerKey::new("https://other.example/mcp", None));
+        let target = root.join("target-dir");
+        fs::create_dir(&target).unwrap();
+        std::os::unix::fs::symlink(&target, other.path()).unwrap();
+        fs::write(target.join(TOKENS_FILE), serde_json::to_vec(&tokens("planted")).unwrap()).unwrap();
+        assert!(matches!(other.tokens(), Err(StoreError::Symlink { .. })), "read through a linked folder");
+        assert!(matches!(other.save_tokens(&tokens("a2")), Err(StoreError::Symlink { .. })));
         fs::remove_dir_all(root).unwrap();
     }
 

@@ -85,10 +85,11 @@ pub struct Launch {
 }
 
 impl Launch {
-    /// `mcp-remote <url> --allow-http` with the default handler.
+    /// `mcp-remote <url> --allow-http --debug` with the default handler: every test's log is
+    /// checked for secrets at exit ([`Sidecar::wait_exit`]).
     pub fn new(url: &str) -> Self {
         Self {
-            args: vec![url.to_string(), "--allow-http".to_string()],
+            args: vec![url.to_string(), "--allow-http".to_string(), "--debug".to_string()],
             env: Vec::new(),
             handler: default_handler(),
             config_dir: None,
@@ -380,7 +381,17 @@ impl Sidecar {
         if let Some(closed) = self.stdout_closed.take() {
             let _ = tokio::time::timeout(WAIT, closed).await;
         }
+        self.assert_no_stored_secret_in_stderr();
         status
+    }
+
+    /// Every sidecar logs with `--debug`: none of the tokens and client secrets now stored in
+    /// its config dir may appear in what it wrote to stderr.
+    fn assert_no_stored_secret_in_stderr(&self) {
+        let stderr = self.stderr();
+        for secret in stored_secrets(&self.config_dir) {
+            assert!(!stderr.contains(&secret), "a stored secret ({} bytes) appears in the --debug log", secret.len());
+        }
     }
 
     /// Sends a signal to the process (Unix).
@@ -392,6 +403,49 @@ impl Sidecar {
             .status()
             .expect("kill");
         assert!(status.success());
+    }
+}
+
+/// The token and client-secret values in the `tokens.json` and `client.json` files under `dir`.
+fn stored_secrets(dir: &Path) -> Vec<String> {
+    let mut secrets = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            if !matches!(path.file_name().and_then(|n| n.to_str()), Some("tokens.json" | "client.json")) {
+                continue;
+            }
+            let Ok(value) = std::fs::read(&path).map(|b| serde_json::from_slice::<Value>(&b).unwrap_or_default())
+            else {
+                continue;
+            };
+            collect_secrets(&value, &mut secrets);
+        }
+    }
+    secrets
+}
+
+fn collect_secrets(value: &Value, secrets: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("access_token" | "refresh_token" | "client_secret", Value::String(secret))
+                        if secret.len() >= 8 =>
+                    {
+                        secrets.push(secret.clone())
+                    }
+                    _ => collect_secrets(value, secrets),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_secrets(item, secrets)),
+        _ => {}
     }
 }
 

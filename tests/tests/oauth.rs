@@ -11,7 +11,7 @@ use std::path::Path;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signs_in_once_refreshes_with_rotation_and_keeps_serving() {
     let scene = OAuthScene::start().await;
-    let mut sidecar = Sidecar::spawn_with(scene.launch().arg("--debug"));
+    let mut sidecar = Sidecar::spawn_with(scene.launch());
     sidecar.initialize().await;
     assert_eq!(sidecar.call_tool("echo", json!({ "message": "signed in" })).await, "signed in");
     assert_eq!(scene.browser_opened(), 1);

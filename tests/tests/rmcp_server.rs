@@ -121,7 +121,6 @@ async fn debug_logs_never_show_header_values() {
     let secret = "sk-SECRET-VALUE-4242";
     let mut sidecar = Sidecar::spawn_with(
         Launch::new(&format!("{}?api_key={secret}", server.url))
-            .arg("--debug")
             .arg("--header")
             .arg(format!("Authorization: Bearer {secret}"))
             .arg("--header")

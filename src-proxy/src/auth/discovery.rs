@@ -286,6 +286,20 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url:
     }
 }
 
+/// Reads `data` as each discovery document and runs the checks a document must pass.
+#[cfg(feature = "fuzzing")]
+pub(super) fn fuzz(data: &[u8]) {
+    if let Ok(metadata) = serde_json::from_slice::<ServerMetadata>(data) {
+        let _ = require_pkce(&metadata);
+        let _ = require_secure(&metadata, false);
+        let _ = require_secure(&metadata, true);
+    }
+    if let Ok(metadata) = serde_json::from_slice::<ResourceMetadata>(data) {
+        let server = Url::parse("https://example.com/mcp").expect("a URL");
+        let _ = resource_matches(&metadata.resource, &server);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

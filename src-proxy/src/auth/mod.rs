@@ -216,7 +216,7 @@ impl Auth {
         if let Some(stored) = stored.filter(|t| t.refresh_token.is_some()) {
             match self.refresh(&stored).await {
                 Ok(fresh) => {
-                    self.dir.save_tokens(&fresh)?;
+                    self.write(|dir, tokens| dir.save_tokens(tokens), &fresh).await?;
                     self.adopt(fresh);
                     info!("access token refreshed");
                     return Ok(());
@@ -224,14 +224,14 @@ impl Auth {
                 Err(AuthError::Token(why)) if why.contains("invalid_client") => {
                     info!("the authorization server no longer knows our client; registering again");
                     if let Ok(discovery) = self.discovery(challenge).await {
-                        self.forget_client(&discovery)?;
+                        self.forget_client(&discovery).await?;
                     }
                 }
                 Err(error) => info!(%error, "refresh failed; signing in again"),
             }
         }
         let granted = self.sign_in(challenge, None).await?;
-        self.dir.save_tokens(&granted)?;
+        self.write(|dir, tokens| dir.save_tokens(tokens), &granted).await?;
         self.adopt(granted);
         Ok(())
     }
@@ -241,7 +241,7 @@ impl Auth {
         let _flight = self.flight.lock().await;
         let _lock = self.lock().await?;
         let granted = self.sign_in(&Challenge::default(), None).await?;
-        self.dir.save_tokens(&granted)?;
+        self.write(|dir, tokens| dir.save_tokens(tokens), &granted).await?;
         self.adopt(granted);
         Ok(())
     }
@@ -270,9 +270,27 @@ impl Auth {
         let scope = union.join(" ");
         let _lock = self.lock().await?;
         let granted = self.sign_in(challenge, Some(scope)).await?;
-        self.dir.save_tokens(&granted)?;
+        self.write(|dir, tokens| dir.save_tokens(tokens), &granted).await?;
         self.adopt(granted);
         Ok(())
+    }
+
+    /// Runs a store write (an fsync, twice) on a blocking thread, off the async runtime that
+    /// carries every message.
+    async fn write<T: Clone + Send + 'static>(
+        &self,
+        save: fn(&ServerDir, &T) -> Result<(), store::StoreError>,
+        value: &T,
+    ) -> Result<(), AuthError> {
+        let (dir, value) = (self.dir.clone(), value.clone());
+        match tokio::task::spawn_blocking(move || save(&dir, &value)).await {
+            Ok(saved) => Ok(saved?),
+            Err(join) => Err(AuthError::Store(store::StoreError::Io {
+                action: "write",
+                path: self.dir.path().to_path_buf(),
+                source: std::io::Error::other(join.to_string()),
+            })),
+        }
     }
 
     /// Takes the server's cross-process lock, waiting at most for another process's sign-in.
@@ -299,7 +317,7 @@ impl Auth {
             authorization_server: serde_json::to_value(&found.server).ok(),
             ..self.dir.metadata().unwrap_or_default()
         };
-        self.dir.save_metadata(&metadata)?;
+        self.write(|dir, metadata| dir.save_metadata(metadata), &metadata).await?;
         Ok(found)
     }
 
@@ -387,24 +405,24 @@ impl Auth {
         match self.authorize(&discovery, scope.clone()).await {
             Err(AuthError::Token(why)) if why.contains("invalid_client") => {
                 info!("the stored client registration was refused; registering again");
-                self.forget_client(&discovery)?;
+                self.forget_client(&discovery).await?;
                 self.authorize(&discovery, scope).await
             }
             Err(error @ AuthError::Timeout(_)) => {
                 // A server that forgot our registration shows its error in the browser, where
                 // we cannot see it: the next sign-in registers afresh rather than fail the same way.
-                self.forget_client(&discovery)?;
+                self.forget_client(&discovery).await?;
                 Err(error)
             }
             other => other,
         }
     }
 
-    fn forget_client(&self, discovery: &Discovery) -> Result<(), AuthError> {
+    async fn forget_client(&self, discovery: &Discovery) -> Result<(), AuthError> {
         let mut clients = self.dir.clients()?;
         if clients.get(&discovery.issuer).is_some() {
             clients.remove(&discovery.issuer);
-            self.dir.save_clients(&clients)?;
+            self.write(|dir, clients| dir.save_clients(clients), &clients).await?;
         }
         Ok(())
     }
@@ -528,7 +546,7 @@ impl Auth {
             client::register(&self.http, discovery, listener.redirect_uri(), self.settings.client_metadata.as_ref())
                 .await?;
         clients.set(&discovery.issuer, &client);
-        self.dir.save_clients(&clients)?;
+        self.write(|dir, clients| dir.save_clients(clients), &clients).await?;
         info!("registered a client with the authorization server");
         Ok((listener, client))
     }
@@ -554,6 +572,16 @@ impl Auth {
     }
 }
 
+/// Reads `data` as each document sign-in takes from a server (discovery metadata, a token
+/// response) and does with it what sign-in does (see [`crate::fuzzing`]).
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_documents(data: &[u8]) {
+    discovery::fuzz(data);
+    if let Ok(response) = serde_json::from_slice::<oauth2::basic::BasicTokenResponse>(data) {
+        let _ = tokens_from(&response, None, "https://issuer.example", "https://example.com/mcp");
+    }
+}
+
 /// Stored form of a token response; `requested` is the scope asked for, used when the server
 /// does not say what it granted.
 fn tokens_from<R: TokenResponse>(response: &R, requested: Option<String>, issuer: &str, resource: &str) -> Tokens {
@@ -563,7 +591,7 @@ fn tokens_from<R: TokenResponse>(response: &R, requested: Option<String>, issuer
         access_token: response.access_token().secret().clone(),
         token_type: "Bearer".into(),
         refresh_token: response.refresh_token().map(|t| t.secret().clone()),
-        expires_at: response.expires_in().map(|d| store::unix_now() + d.as_secs()),
+        expires_at: response.expires_in().map(|d| store::unix_now().saturating_add(d.as_secs())),
         scope: granted.or(requested),
         issuer: Some(issuer.to_string()),
         resource: Some(resource.to_string()),

@@ -133,9 +133,13 @@ impl Connection {
             found: crate::store::unix_now(),
             extra: Default::default(),
         };
-        if let Err(error) = folder.save_known_transport(&known) {
-            warn!(%error, "cannot remember what the server speaks");
-        }
+        // A write with fsync: off the runtime, and nothing waits for it.
+        let folder = folder.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = folder.save_known_transport(&known) {
+                warn!(%error, "cannot remember what the server speaks");
+            }
+        });
     }
 
     /// Sends the client's `initialize`: to a modern server (answered from `server/discover`),
