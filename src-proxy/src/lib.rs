@@ -8,6 +8,8 @@
 
 pub mod auth;
 pub mod cli;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod jsonrpc;
 pub mod logging;
 pub mod proxy;

@@ -1,0 +1,4 @@
+//! Fuzz target: see `mcp_remote::fuzzing::www_authenticate` for what it asserts.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_remote::fuzzing::www_authenticate(data));
