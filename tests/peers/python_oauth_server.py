@@ -1,6 +1,6 @@
 """An OAuth-protected MCP server from the Python SDK: authorization server and resource server in one.
 
-Usage: python_oauth_server.py PORT [--access-ttl SECONDS] [--log FILE] [--sse]
+Usage: python_oauth_server.py PORT [--access-ttl SECONDS] [--log FILE] [--sse] [--hang-first-refresh]
 
 Serves on 127.0.0.1:PORT until killed:
   /mcp                                       Streamable HTTP MCP endpoint (Bearer token required)
@@ -19,11 +19,13 @@ new access token and a new refresh token; the old refresh token is then rejected
 
 With --log FILE, one JSON line per event is appended and flushed:
   {"event": "register"|"authorize"|"token"|"refresh"|"refresh_rejected"|"mcp_401", "client_id": ...}
-plus, for some events, a non-secret "reason". Token values are never logged.
+plus, for some events, a non-secret "reason". Token values are never logged. With
+--hang-first-refresh the first refresh logs "refresh_started" and never answers (nor rotates).
 Readiness: uvicorn logs "Uvicorn running on" to stderr.
 """
 
 import argparse
+import anyio
 import json
 import secrets
 import time
@@ -62,7 +64,8 @@ class EventLog:
 class InMemoryProvider:
     """An `OAuthAuthorizationServerProvider` that approves every authorization request at once."""
 
-    def __init__(self, resource: str, access_ttl: float, log: EventLog):
+    def __init__(self, resource: str, access_ttl: float, log: EventLog, hang_first_refresh: bool = False):
+        self.hang_next_refresh = hang_first_refresh
         self.resource = resource
         self.access_ttl = access_ttl
         self.log = log
@@ -135,6 +138,11 @@ class InMemoryProvider:
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]
     ) -> OAuthToken:
+        if self.hang_next_refresh:
+            # A refresh that never completes, so a test can kill the client in the middle of it.
+            self.hang_next_refresh = False
+            self.log("refresh_started", client.client_id)
+            await anyio.sleep_forever()
         if self.refresh_tokens.pop(refresh_token.token, None) is None:  # rotation: the old one dies here
             self.log("refresh_rejected", client.client_id, reason="reused")
             raise TokenError("invalid_grant", "refresh token already used")
@@ -186,12 +194,13 @@ def main() -> None:
     parser.add_argument("--access-ttl", type=float, default=3600.0)
     parser.add_argument("--log")
     parser.add_argument("--sse", action="store_true")
+    parser.add_argument("--hang-first-refresh", action="store_true")
     args = parser.parse_args()
 
     issuer = f"http://127.0.0.1:{args.port}"
     resource = f"{issuer}/sse" if args.sse else f"{issuer}/mcp"
     log = EventLog(args.log)
-    provider = InMemoryProvider(resource, args.access_ttl, log)
+    provider = InMemoryProvider(resource, args.access_ttl, log, args.hang_first_refresh)
 
     server = MCPServer(
         "python-sdk-oauth-test-server",

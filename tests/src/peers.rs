@@ -150,8 +150,14 @@ impl PeerServer {
 
     /// [`Self::python_oauth`] on a given port (to restart a server at the same URL).
     pub async fn python_oauth_on(port: u16, log: &std::path::Path) -> Self {
+        Self::python_oauth_with(port, log, &[]).await
+    }
+
+    /// [`Self::python_oauth_on`] with more of its flags (e.g. `--hang-first-refresh`).
+    pub async fn python_oauth_with(port: u16, log: &std::path::Path, flags: &[&str]) -> Self {
         let mut command = Command::new(python());
         command.arg(peers_dir().join("python_oauth_server.py")).arg(port.to_string()).arg("--log").arg(log);
+        command.args(flags);
         Self::spawn(command, port, "Uvicorn running on").await
     }
 
@@ -266,6 +272,14 @@ impl OAuthScene {
         Self::start_with(false).await
     }
 
+    /// The scene with more flags for the server (see `python_oauth_server.py`).
+    pub async fn start_with_flags(flags: &[&str]) -> Self {
+        let mut scene = Self::start_with(false).await;
+        scene.server.kill().await;
+        scene.server = PeerServer::python_oauth_with(scene.server.port, &scene.events_log, flags).await;
+        scene
+    }
+
     /// The same scene with the MCP server on the legacy HTTP+SSE transport.
     pub async fn start_sse() -> Self {
         Self::start_with(true).await
@@ -291,6 +305,18 @@ impl OAuthScene {
     /// How many events of `kind` the authorization server logged (see python_oauth_server.py).
     pub fn events(&self, kind: &str) -> usize {
         count_events(&self.events_log, kind)
+    }
+
+    /// Waits (bounded) until the authorization server has logged an event of `kind`: its log is
+    /// the readiness signal, read as it grows.
+    pub async fn wait_for_event(&self, kind: &str) {
+        let found = tokio::time::timeout(WAIT, async {
+            while self.events(kind) == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(found.is_ok(), "the authorization server never logged {kind:?}");
     }
 
     /// How many times the stand-in browser was opened.

@@ -186,3 +186,29 @@ async fn while_the_tray_runs_a_sidecar_hands_its_sign_in_over() {
     assert!(dir.pending_sign_in().is_none(), "signin.json was left behind");
     assert!(dir.tokens().unwrap().is_some());
 }
+
+/// A sidecar killed with SIGKILL while its refresh is at the token endpoint loses nothing: the
+/// stored refresh token is still there, and the next sidecar refreshes with it, without a browser.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_killed_during_a_refresh_leaves_the_refresh_token_usable() {
+    let scene = OAuthScene::start_with_flags(&["--hang-first-refresh"]).await;
+    let mut first = Sidecar::spawn_with(scene.launch());
+    first.initialize().await;
+    assert_eq!(first.call_tool("expire_token", json!({})).await, "expired");
+    let _in_flight =
+        first.send_request(json!("r"), "tools/call", json!({ "name": "echo", "arguments": { "message": "x" } }));
+    scene.wait_for_event("refresh_started").await;
+    first.signal("KILL");
+    first.wait_exit().await;
+
+    let dir = Store::new(&scene.config).server(&ServerKey::new(&scene.server.url, None));
+    let stored = dir.tokens().expect("tokens.json readable after SIGKILL").expect("tokens.json still there");
+    assert!(stored.refresh_token.is_some(), "the refresh token was lost");
+    let mut second = Sidecar::spawn_with(scene.launch());
+    second.initialize().await;
+    assert_eq!(second.call_tool("echo", json!({ "message": "after" })).await, "after");
+    assert_eq!(scene.events("refresh"), 1, "the second sidecar did not refresh with the stored token");
+    assert_eq!(scene.browser_opened(), 1, "a new sign-in was needed");
+    assert!(second.close().await.success());
+}

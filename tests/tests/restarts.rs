@@ -124,3 +124,19 @@ async fn a_call_in_flight_survives_the_proxy_and_the_server_being_frozen_and_tha
     assert!(sidecar.drain_unmatched().is_empty());
     assert!(sidecar.close().await.success());
 }
+
+/// Claude Desktop often starts before the network (or the server) is up: an `initialize` sent
+/// while nothing listens is answered once the server comes, within the retry window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_initialize_sent_before_the_server_is_up_is_answered_when_it_comes() {
+    let port = free_port();
+    let mut sidecar = Sidecar::spawn(&format!("http://127.0.0.1:{port}/mcp"));
+    let answer = sidecar.send_initialize();
+    tokio::time::sleep(OUTAGE).await;
+    let _server = PeerServer::everything(port).await;
+    let answer = sidecar.wait_response(answer, "initialize").await;
+    assert!(answer["result"]["serverInfo"].is_object(), "{answer}");
+    sidecar.notify("notifications/initialized", json!({}));
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "up" })).await, "Echo: up");
+    assert!(sidecar.close().await.success());
+}
