@@ -64,6 +64,21 @@ async fn signs_in_once_refreshes_with_rotation_and_keeps_serving() {
     }
 }
 
+/// Browsers open speculative connections that send nothing. One held open to the callback
+/// listener while the redirect arrives must not stall the sign-in (before, the listener served one
+/// connection at a time with no read timeout, and the sign-in waited out `--auth-timeout`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_completes_with_an_idle_connection_held_to_the_callback_listener() {
+    let scene = OAuthScene::start().await;
+    let python = mcp_remote_tests::peers::python();
+    let launch = scene.launch().env("BROWSER_PRECONNECT", &python.to_string_lossy()).arg("--auth-timeout").arg("20s");
+    let mut sidecar = Sidecar::spawn_with(launch);
+    sidecar.initialize().await;
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "in" })).await, "in");
+    assert_eq!(scene.browser_opened(), 1);
+    assert!(sidecar.close().await.success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_sidecars_started_together_sign_in_once() {
     let scene = OAuthScene::start().await;
