@@ -197,8 +197,9 @@ impl ClientMessage {
     /// Classifies one line from stdin. The line must not contain its trailing newline.
     pub fn parse(body: Bytes) -> Result<Self, ClientLineError> {
         // JSON is UTF-8 (RFC 8259 §8.1); serde checks only the strings it reads, not skipped ones.
-        if let Err(error) = std::str::from_utf8(&body) {
-            return Err(ClientLineError::Parse(format!("not UTF-8 at byte {}", error.valid_up_to())));
+        if simdutf8::basic::from_utf8(&body).is_err() {
+            let at = std::str::from_utf8(&body).err().map_or(0, |error| error.valid_up_to());
+            return Err(ClientLineError::Parse(format!("not UTF-8 at byte {at}")));
         }
         let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
         if first == Some(b'[') {
@@ -280,7 +281,7 @@ impl ServerMessage {
     /// Classifies a single server message. Returns `None` for bytes that are not a JSON-RPC message.
     pub fn classify(message: &Bytes) -> Option<Self> {
         // Bytes that are not UTF-8 are not JSON, even where serde would skip over them.
-        std::str::from_utf8(message).ok()?;
+        simdutf8::basic::from_utf8(message).ok()?;
         let envelope: Envelope<'_> = serde_json::from_slice(message).ok()?;
         match shape_of(&envelope)? {
             // A response without an id answers nothing the client could match: not a message.

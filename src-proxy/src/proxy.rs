@@ -319,7 +319,7 @@ impl<T: Transport, C: Credentials> Proxy<T, C> {
                         // The server went away again while the session was renewed: the message
                         // itself has not been sent on the new session yet.
                         session_renewed = false;
-                        self.wait_to_retry(&mut retries, message, error, Reached::No).await?;
+                        Box::pin(self.wait_to_retry(&mut retries, message, error, Reached::No)).await?;
                         continue;
                     }
                     if message.method == Method::Initialized {
@@ -337,7 +337,8 @@ impl<T: Transport, C: Credentials> Proxy<T, C> {
                     step_ups += 1;
                     auth.step_up(&Challenge::parse(www_authenticate.as_deref()), used.as_ref()).await?;
                 }
-                (error, _) => self.wait_to_retry(&mut retries, message, error, reached).await?,
+                // Boxed, as every rare path: the timer it holds would grow every message's task.
+                (error, _) => Box::pin(self.wait_to_retry(&mut retries, message, error, reached)).await?,
             }
         }
     }

@@ -85,7 +85,10 @@ impl Utf8Check {
             joined = std::mem::take(&mut self.carry);
             &joined[..]
         };
-        match std::str::from_utf8(piece) {
+        if simdutf8::basic::from_utf8(piece).is_ok() {
+            return;
+        }
+        match simdutf8::compat::from_utf8(piece) {
             Ok(_) => {}
             Err(error) if error.error_len().is_none() => self.carry = piece[error.valid_up_to()..].to_vec(),
             Err(_) => self.bad = true,
