@@ -97,6 +97,8 @@ pub struct Connection {
     /// What the server turned out to speak ([`Speaks`]).
     speaks: AtomicU8,
     folder: Option<ServerDir>,
+    /// The write of `transport.json` under way, which [`Transport::close`] waits for.
+    saving: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// Connects to `settings.endpoint`; nothing is sent until the first message.
@@ -111,6 +113,7 @@ pub fn connect(settings: Settings) -> Connection {
         legacy: LegacySse::new(endpoint, sink),
         speaks: AtomicU8::new(speaks as u8),
         folder,
+        saving: std::sync::Mutex::new(None),
     }
 }
 
@@ -133,13 +136,14 @@ impl Connection {
             found: crate::store::unix_now(),
             extra: Default::default(),
         };
-        // A write with fsync: off the runtime, and nothing waits for it.
+        // A write with fsync: off the runtime; only the exit waits for it.
         let folder = folder.clone();
-        tokio::task::spawn_blocking(move || {
+        let saving = tokio::task::spawn_blocking(move || {
             if let Err(error) = folder.save_known_transport(&known) {
                 warn!(%error, "cannot remember what the server speaks");
             }
         });
+        *self.saving.lock().expect("poisoned") = Some(saving);
     }
 
     /// Sends the client's `initialize`: to a modern server (answered from `server/discover`),
@@ -278,6 +282,11 @@ impl Transport for Connection {
             Speaks::Modern => self.modern.close().await,
             Speaks::Streamable => self.streamable.close().await,
             Speaks::Legacy => self.legacy.close().await,
+        }
+        // The exit drops blocking work not yet started: the write must be done before it.
+        let saving = self.saving.lock().expect("poisoned").take();
+        if let Some(saving) = saving {
+            let _ = saving.await;
         }
     }
 }
