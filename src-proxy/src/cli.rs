@@ -100,6 +100,157 @@ pub struct Args {
     /// Root directory for tokens, client registrations and metadata [env: MCP_REMOTE_CONFIG_DIR]
     #[arg(long, value_name = "PATH")]
     config_dir: Option<PathBuf>,
+
+    /// Sign in with a code entered on any device (RFC 8628), for machines without a browser
+    #[arg(long, conflicts_with = "client_credentials")]
+    device_code: bool,
+
+    /// Get tokens as the client itself, with no person (the client comes from --static-oauth-client-info)
+    #[arg(long)]
+    client_credentials: bool,
+
+    /// PEM private key that signs the client's assertions (private_key_jwt, RFC 7523) for --client-credentials
+    #[arg(long, value_name = "PEM", requires = "client_credentials")]
+    client_private_key: Option<PathBuf>,
+
+    /// JWS algorithm of --client-private-key: ES256, ES384, RS256, PS256, EdDSA … [default: from the key]
+    #[arg(long, value_name = "ALG", requires = "client_private_key")]
+    client_key_algorithm: Option<String>,
+
+    /// Key id (kid) to put in the assertion's header
+    #[arg(long, value_name = "KID", requires = "client_private_key")]
+    client_key_id: Option<String>,
+
+    /// Hide tools whose names match this glob (* and ?) from the client, and refuse calls of them; repeatable
+    #[arg(long = "ignore-tool", value_name = "GLOB")]
+    ignore_tools: Vec<String>,
+
+    /// Offer only tools whose names match this glob (--ignore-tool still applies); repeatable
+    #[arg(long = "allow-tool", value_name = "GLOB")]
+    allow_tools: Vec<String>,
+
+    /// PEM bundle of CA certificates to trust on top of the OS store (a company proxy's CA); repeatable [env: SSL_CERT_FILE]
+    #[arg(long = "ca-file", value_name = "PEM")]
+    ca_files: Vec<PathBuf>,
+}
+
+/// What the command line asks for: the proxy (the default, as Claude Desktop runs it), or one of
+/// the commands for people without the tray app.
+#[derive(Debug)]
+pub enum Invocation {
+    Proxy(Config),
+    /// `login <url> [flags]`: sign in now (if needed) and say so.
+    Login(Config),
+    /// `logout <url> [flags]`: forget the server's tokens.
+    Logout(Config),
+    /// `client <url> [flags] [--call TOOL [--args JSON]]`: connect, list tools, call one.
+    Client {
+        config: Config,
+        call: Option<ToolCall>,
+    },
+    /// `status [--json]`: every stored server's sign-in.
+    Status {
+        config_dir: PathBuf,
+        json: bool,
+    },
+    /// `import-npm [--from DIR]`: copy the npm proxy's sign-ins into our store.
+    ImportNpm {
+        config_dir: PathBuf,
+        from: Option<PathBuf>,
+    },
+}
+
+/// A tool to call from `client`, with its JSON arguments.
+#[derive(Debug, Clone)]
+pub struct ToolCall {
+    pub name: String,
+    pub arguments: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The words that name a command instead of a server URL.
+pub const COMMANDS: &[&str] = &["login", "logout", "client", "status", "import-npm"];
+
+#[derive(Debug, Parser)]
+#[command(name = "mcp-remote client", version, max_term_width = 100)]
+/// Connects to the server (signing in if needed), lists its tools, and calls one if asked.
+struct ClientArgs {
+    #[command(flatten)]
+    args: Args,
+    /// Call this tool after listing the tools
+    #[arg(long, value_name = "TOOL")]
+    call: Option<String>,
+    /// The tool's arguments, a JSON object (inline or @file.json)
+    #[arg(long = "args", value_name = "JSON|@FILE", requires = "call")]
+    call_args: Option<String>,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "mcp-remote status", version, max_term_width = 100)]
+/// Shows every server in the credential store: signed in or not, expiry, issuer, scopes.
+struct StatusArgs {
+    /// One JSON array instead of a table
+    #[arg(long)]
+    json: bool,
+    /// Root directory of the credential store [env: MCP_REMOTE_CONFIG_DIR]
+    #[arg(long, value_name = "PATH")]
+    config_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "mcp-remote import-npm", version, max_term_width = 100)]
+/// Copies the sign-ins of the npm mcp-remote (~/.mcp-auth) into this store, so no one signs in again.
+struct ImportArgs {
+    /// The npm proxy's folder [default: $MCP_REMOTE_CONFIG_DIR of npm, else ~/.mcp-auth]
+    #[arg(long, value_name = "PATH")]
+    from: Option<PathBuf>,
+    /// Root directory of this credential store [env: MCP_REMOTE_CONFIG_DIR]
+    #[arg(long, value_name = "PATH")]
+    config_dir: Option<PathBuf>,
+}
+
+impl Invocation {
+    /// Parses `args` (program name first): a command word, else the proxy's command line.
+    pub fn from_args(args: Vec<std::ffi::OsString>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, CliError> {
+        let command = args.get(1).and_then(|a| a.to_str()).filter(|a| COMMANDS.contains(a)).map(str::to_owned);
+        let Some(command) = command else {
+            return Ok(Self::Proxy(Config::from_args(args, env)?));
+        };
+        let rest =
+            std::iter::once(std::ffi::OsString::from(format!("mcp-remote {command}"))).chain(args.into_iter().skip(2));
+        match command.as_str() {
+            "login" => Ok(Self::Login(Config::resolve(Args::try_parse_from(rest)?, env)?)),
+            "logout" => Ok(Self::Logout(Config::resolve(Args::try_parse_from(rest)?, env)?)),
+            "client" => {
+                let parsed = ClientArgs::try_parse_from(rest)?;
+                let call = match parsed.call {
+                    None => None,
+                    Some(name) => {
+                        let arguments = match parsed.call_args.as_deref() {
+                            Some(json) => json_object_argument("--args", json)?,
+                            None => serde_json::Map::new(),
+                        };
+                        Some(ToolCall { name, arguments })
+                    }
+                };
+                Ok(Self::Client { config: Config::resolve(parsed.args, env)?, call })
+            }
+            "status" => {
+                let parsed = StatusArgs::try_parse_from(rest)?;
+                Ok(Self::Status { config_dir: config_dir_of(parsed.config_dir, env)?, json: parsed.json })
+            }
+            _ => {
+                let parsed = ImportArgs::try_parse_from(rest)?;
+                Ok(Self::ImportNpm { config_dir: config_dir_of(parsed.config_dir, env)?, from: parsed.from })
+            }
+        }
+    }
+}
+
+/// `--config-dir`, else `MCP_REMOTE_CONFIG_DIR`, else the OS config directory.
+fn config_dir_of(flag: Option<PathBuf>, env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, CliError> {
+    flag.or_else(|| env(CONFIG_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
+        .or_else(default_config_dir)
+        .ok_or_else(|| CliError::invalid("no config directory: pass --config-dir or set MCP_REMOTE_CONFIG_DIR"))
 }
 
 /// How much the proxy logs to stderr.
@@ -137,6 +288,16 @@ pub struct Config {
     pub browser: Option<PathBuf>,
     /// Which transports to try, in what order.
     pub transport: crate::transport::TransportMode,
+    /// Trusted roots, proxy and timeouts for every HTTP client.
+    pub network: crate::network::Network,
+    /// How a sign-in gets its first tokens.
+    pub grant: crate::auth::Grant,
+    /// The key for `private_key_jwt` client authentication.
+    pub client_key: Option<crate::auth::ClientKey>,
+    /// Globs of tools hidden from the client (`--ignore-tool`).
+    pub ignore_tools: Vec<String>,
+    /// Globs of the only tools offered (`--allow-tool`; empty: all).
+    pub allow_tools: Vec<String>,
 }
 
 impl Config {
@@ -245,13 +406,27 @@ impl Config {
                 Ok(url)
             })
             .transpose()?;
-        let config_dir = args
-            .config_dir
-            .or_else(|| env(CONFIG_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
-            .or_else(default_config_dir)
-            .ok_or_else(|| CliError::invalid("no config directory: pass --config-dir or set MCP_REMOTE_CONFIG_DIR"))?;
+        let config_dir = config_dir_of(args.config_dir, env)?;
         let browser = env(BROWSER_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
         let transport = args.transport.parse().map_err(|why| CliError::invalid(format!("--transport: {why}")))?;
+        let network = resolve_network(&args.ca_files, env)?;
+        let grant = match (args.device_code, args.client_credentials) {
+            (true, _) => crate::auth::Grant::DeviceCode,
+            (_, true) => crate::auth::Grant::ClientCredentials,
+            _ => crate::auth::Grant::AuthorizationCode,
+        };
+        let client_key = args
+            .client_private_key
+            .as_deref()
+            .map(|path| {
+                crate::auth::ClientKey::from_file(
+                    path,
+                    args.client_key_algorithm.as_deref(),
+                    args.client_key_id.clone(),
+                )
+            })
+            .transpose()
+            .map_err(|why| CliError::invalid(format!("--client-private-key {why}")))?;
         let log_level = match (args.debug, args.silent) {
             (true, _) => LogLevel::Debug,
             (_, true) => LogLevel::Error,
@@ -274,8 +449,31 @@ impl Config {
             config_dir,
             browser,
             transport,
+            network,
+            grant,
+            client_key,
+            ignore_tools: args.ignore_tools,
+            allow_tools: args.allow_tools,
         })
     }
+}
+
+/// The network settings: `--ca-file` (else `SSL_CERT_FILE`) read now, the proxy from the environment.
+fn resolve_network(
+    ca_files: &[PathBuf],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::network::Network, CliError> {
+    use crate::network::{read_ca_file, Network, ProxySettings, CA_FILE_ENV};
+    let mut network = Network::default();
+    let from_env: Vec<PathBuf> = env(CA_FILE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from).into_iter().collect();
+    let (files, flag) = if ca_files.is_empty() { (from_env.as_slice(), CA_FILE_ENV) } else { (ca_files, "--ca-file") };
+    for file in files {
+        let roots = read_ca_file(file, flag).map_err(|e| CliError::invalid(e.to_string()))?;
+        network.extra_roots.extend(roots);
+        network.ca_files.push(file.clone());
+    }
+    network.proxy = ProxySettings::from_env(env);
+    Ok(network)
 }
 
 fn parse_server_url(raw: &str, allow_http: bool) -> Result<Url, CliError> {

@@ -20,6 +20,8 @@ pub mod code {
     pub const TRANSPORT_ERROR: i64 = -32000;
     /// The remote server requires authorization the proxy could not obtain.
     pub const UNAUTHORIZED: i64 = -32001;
+    /// The request names something the client may not use (a tool filtered out).
+    pub const INVALID_PARAMS: i64 = -32602;
 }
 
 /// A JSON string, borrowed from the buffer unless it has escapes. (serde borrows a `Cow` only when

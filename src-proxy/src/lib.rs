@@ -8,10 +8,12 @@
 
 pub mod auth;
 pub mod cli;
+pub mod commands;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod jsonrpc;
 pub mod logging;
+pub mod network;
 pub mod proxy;
 mod retry;
 pub mod router;
@@ -20,6 +22,7 @@ pub mod spool;
 pub mod status;
 pub mod stdio;
 pub mod store;
+pub mod tool_filter;
 pub mod transport;
 
 pub use cli::Config;

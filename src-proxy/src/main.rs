@@ -1,18 +1,33 @@
-//! The `mcp-remote` binary: flags → logging → runtime → [`mcp_remote::run`] → exit code.
+//! The `mcp-remote` binary: command line → logging → runtime → the proxy ([`mcp_remote::run`])
+//! or one of the commands ([`mcp_remote::commands`]) → exit code.
 
-use mcp_remote::cli::{CliError, Config};
+use mcp_remote::cli::{CliError, Invocation, LogLevel};
+use mcp_remote::commands;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let config = match Config::from_args(std::env::args_os(), &|name| std::env::var(name).ok()) {
-        Ok(config) => config,
+    let env = |name: &str| std::env::var(name).ok();
+    let invocation = match Invocation::from_args(std::env::args_os().collect(), &env) {
+        Ok(invocation) => invocation,
         Err(CliError::Clap(error)) => return clap_exit(&error),
         Err(error) => {
             eprintln!("mcp-remote: {error}");
             return ExitCode::from(2);
         }
     };
-    mcp_remote::logging::init(config.log_level);
+    let log_level = match &invocation {
+        Invocation::Proxy(config) => config.log_level,
+        // A person reads the commands' own lines; the engine's go to stderr only when asked for.
+        Invocation::Login(config) | Invocation::Logout(config) | Invocation::Client { config, .. } => {
+            if config.log_level == LogLevel::Debug {
+                LogLevel::Debug
+            } else {
+                LogLevel::Error
+            }
+        }
+        Invocation::Status { .. } | Invocation::ImportNpm { .. } => LogLevel::Error,
+    };
+    mcp_remote::logging::init(log_level);
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -20,16 +35,25 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(mcp_remote::run(config));
+    let code = runtime.block_on(async move {
+        match invocation {
+            Invocation::Proxy(config) => match mcp_remote::run(config).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!("{error}");
+                    ExitCode::FAILURE
+                }
+            },
+            Invocation::Login(config) => commands::login(config).await,
+            Invocation::Logout(config) => commands::logout(&config),
+            Invocation::Client { config, call } => commands::client(config, call).await,
+            Invocation::Status { config_dir, json } => commands::status(&config_dir, json),
+            Invocation::ImportNpm { config_dir, from } => commands::import_npm(&config_dir, from.as_deref(), &env),
+        }
+    });
     // A blocking stdin read may still be parked in the runtime's pool; do not wait for it.
     runtime.shutdown_background();
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+    code
 }
 
 /// `--help` and `--version` print in full to stdout; usage errors become one line on stderr.

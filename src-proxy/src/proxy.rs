@@ -14,6 +14,7 @@ use crate::retry::{Reached, Retries};
 use crate::router::Router;
 use crate::stdio;
 use crate::store::Store;
+use crate::tool_filter::ToolFilter;
 use crate::transport::{self, Sent, Transport, TransportError};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -84,7 +85,7 @@ impl Credentials for Auth {
 #[non_exhaustive]
 pub enum RunError {
     #[error("cannot set up the HTTP client: {0}")]
-    HttpClient(#[source] reqwest::Error),
+    HttpClient(#[source] crate::network::NetworkError),
     #[error("cannot read stdin: {0}")]
     Stdin(#[source] std::io::Error),
     #[error("cannot set up sign-in: {0}")]
@@ -112,6 +113,8 @@ struct Proxy<T, C> {
     give_up: CancellationToken,
     /// How long a message that failed in passing is sent again (`--retry-for`).
     retry_for: Duration,
+    /// The tools the client may see and call; `None`: all of them.
+    tools: Option<Arc<ToolFilter>>,
 }
 
 /// Runs the proxy between `input`/`output` (the client) and `config.server_url` until the input
@@ -121,10 +124,11 @@ where
     I: AsyncRead + Send + 'static,
     O: AsyncWrite + Unpin + Send + 'static,
 {
-    let http = transport::build_client().map_err(RunError::HttpClient)?;
+    let http = config.network.client().map_err(RunError::HttpClient)?;
     let auth = oauth_for(config, &http)?;
     let (outbox, queue) = stdio::outbox();
-    let router = Arc::new(Router::new(outbox));
+    let tools = ToolFilter::new(&config.ignore_tools, &config.allow_tools).map(Arc::new);
+    let router = Arc::new(Router::new(outbox, tools.clone()));
     let give_up = CancellationToken::new();
     let endpoint = transport::Endpoint {
         http,
@@ -137,7 +141,7 @@ where
     let settings = transport::Settings { endpoint, sink: Arc::clone(&router) as _, mode: config.transport, folder };
     let transport = transport::connect(settings);
     info!(server = %crate::logging::redacted_url(&config.server_url), "proxying stdio");
-    let proxy = Proxy { transport, router, auth, give_up, retry_for: config.retry_for };
+    let proxy = Proxy { transport, router, auth, give_up, retry_for: config.retry_for, tools };
     serve(proxy, queue, input, output, shutdown).await
 }
 
@@ -250,6 +254,11 @@ impl<T: Transport, C: Credentials> Proxy<T, C> {
         if let Some(id) = message.cancels.as_ref().filter(|_| message.method == Method::Cancelled) {
             self.router.forget(id);
         }
+        if let (Some(tools), [id]) = (&self.tools, ids) {
+            if !self.tools_permit(tools, &message, id) {
+                return;
+            }
+        }
         let outcome = tokio::select! {
             outcome = self.exchange(&message) => outcome,
             () = all_cancelled(&answered), if !answered.is_empty() => Ok(()),
@@ -264,7 +273,26 @@ impl<T: Transport, C: Credentials> Proxy<T, C> {
             if self.router.answer(id, || error_answer(id, &outcome)) {
                 debug!("answered a request with an error of the proxy");
             }
+            if let Some(tools) = &self.tools {
+                tools.done(id);
+            }
         }
+    }
+
+    /// Applies the tool filter to a single request: a call of a hidden tool is answered here
+    /// (false: send nothing); a `tools/list` has its answer filtered.
+    fn tools_permit(&self, tools: &ToolFilter, message: &ClientMessage, id: &Bytes) -> bool {
+        if message.method == Method::ToolsCall {
+            let tool = message.target.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+            if !tools.permits(&tool) {
+                debug!(tool = %tool, "refusing a call of a filtered tool");
+                self.router.answer(id, || tools.refusal(id, &tool));
+                return false;
+            }
+        } else if message.method_name.as_deref() == Some(b"tools/list") {
+            tools.expect_list(id);
+        }
+        true
     }
 
     /// A message reuses request id `reused`, already in flight: nothing of it is sent, and the
@@ -608,7 +636,7 @@ mod tests {
     impl Harness {
         fn start(steps: Vec<Step>, with_auth: bool) -> Self {
             let (outbox, queue) = stdio::outbox();
-            let router = Arc::new(Router::new(outbox));
+            let router = Arc::new(Router::new(outbox, None));
             let transport = Arc::new(Scripted {
                 sink: std::sync::Mutex::new(Some(Arc::clone(&router))),
                 steps: std::sync::Mutex::new(steps.into()),
@@ -623,6 +651,7 @@ mod tests {
                 auth: auth.clone(),
                 give_up: CancellationToken::new(),
                 retry_for: Duration::from_secs(10),
+                tools: None,
             };
             let (input, proxy_input) = tokio::io::duplex(1 << 16);
             let (proxy_output, output) = tokio::io::duplex(1 << 16);

@@ -9,12 +9,13 @@
 use crate::jsonrpc::ServerMessage;
 use crate::spool::Spooled;
 use crate::stdio::{Outbox, Outgoing};
+use crate::tool_filter::ToolFilter;
 use crate::transport::{Delivered, Sink};
 use bytes::Bytes;
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -23,6 +24,8 @@ const REMEMBERED_EVENTS: usize = 4096;
 
 pub struct Router {
     outbox: Outbox,
+    /// Hides tools from `tools/list` answers (`--ignore-tool`, `--allow-tool`).
+    tools: Option<Arc<ToolFilter>>,
     /// Pending request ids (raw JSON text) and the token cancelled when each is answered.
     pending: Mutex<HashMap<Bytes, CancellationToken>>,
     seen_events: Mutex<RecentEvents>,
@@ -61,8 +64,8 @@ impl RecentEvents {
 }
 
 impl Router {
-    pub fn new(outbox: Outbox) -> Self {
-        Self { outbox, pending: Mutex::new(HashMap::new()), seen_events: Mutex::new(RecentEvents::new()) }
+    pub fn new(outbox: Outbox, tools: Option<Arc<ToolFilter>>) -> Self {
+        Self { outbox, tools, pending: Mutex::new(HashMap::new()), seen_events: Mutex::new(RecentEvents::new()) }
     }
 
     /// Marks a request id as waiting for its answer. Returns the token cancelled once it is
@@ -105,6 +108,10 @@ impl Router {
     fn route<M: Into<Outgoing>>(&self, shape: Option<ServerMessage>, message: M, event_id: Option<&str>) -> Delivered {
         match shape {
             Some(ServerMessage::Response { id }) => {
+                let message: Outgoing = match &self.tools {
+                    Some(tools) => tools.response(&id, message.into()),
+                    None => message.into(),
+                };
                 if self.answer(&id, || message) {
                     Delivered::Answered(id)
                 } else {
@@ -151,7 +158,7 @@ mod tests {
 
     fn router() -> (Router, stdio::OutboxReceiver) {
         let (outbox, queue) = stdio::outbox();
-        (Router::new(outbox), queue)
+        (Router::new(outbox, None), queue)
     }
 
     #[test]

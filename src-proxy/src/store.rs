@@ -175,6 +175,9 @@ pub struct Metadata {
     pub resource_metadata: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_server: Option<Value>,
+    /// The server URL the folder is for (so `status` can name it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_url: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -248,6 +251,27 @@ impl Store {
             return false;
         };
         matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock))
+    }
+
+    /// Every server folder in the store (named by a [`ServerKey`]), sorted by name.
+    pub fn servers(&self) -> Result<Vec<(String, ServerDir)>, StoreError> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error("list", &self.root)(e)),
+        };
+        let mut found: Vec<(String, ServerDir)> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| name.len() == 16 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(|name| {
+                let dir = self.server(&ServerKey(name.clone()));
+                (name, dir)
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found)
     }
 
     pub fn server(&self, key: &ServerKey) -> ServerDir {

@@ -114,7 +114,8 @@ async fn run_sign_in<R: Runtime>(app: &AppHandle<R>, id: &str) -> Result<(), Str
         .map_err(|e| e.to_string());
     }
     let settings = AuthSettings::from_config(&config, opener, false);
-    let auth = Auth::new(settings, store, &config.server_key(), state.http.clone()).map_err(|e| e.to_string())?;
+    let http = config.network.client().map_err(|e| e.to_string())?;
+    let auth = Auth::new(settings, store, &config.server_key(), http).map_err(|e| e.to_string())?;
     auth.sign_in_now().await.map_err(|e| e.to_string())
 }
 

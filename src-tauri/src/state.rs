@@ -23,7 +23,6 @@ pub struct AppState {
     pub sidecar: PathBuf,
     /// Open the settings window at start (for WebDriver, which needs a window).
     pub open_settings_at_start: bool,
-    pub http: reqwest::Client,
     tray_lock: Mutex<Option<TrayLock>>,
     signing_in: Mutex<HashSet<String>>,
 }
@@ -36,7 +35,6 @@ impl AppState {
             claude_config,
             sidecar,
             open_settings_at_start: false,
-            http: mcp_remote::transport::build_client().unwrap_or_default(),
             tray_lock: Mutex::new(None),
             signing_in: Mutex::new(HashSet::new()),
         }

@@ -4,6 +4,7 @@
 //!
 //! Each spawned peer is killed on drop. Readiness is the peer's own "listening" line, never a sleep.
 
+use std::sync::{Arc, Mutex};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -47,6 +48,8 @@ pub struct PeerServer {
     child: Child,
     pub port: u16,
     pub url: String,
+    /// Every line the peer printed (stdout and stderr) after it was ready.
+    output: Arc<Mutex<Vec<String>>>,
 }
 
 impl PeerServer {
@@ -90,8 +93,31 @@ impl PeerServer {
         .await;
         assert!(matches!(found, Ok(true)), "peer server never printed {ready:?}; output:\n{}", seen.join("\n"));
         // Keep draining so the peer never blocks on a full pipe.
-        tokio::spawn(async move { while rx.recv().await.is_some() {} });
-        Self { child, port, url: format!("http://127.0.0.1:{port}{path}") }
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&output);
+        tokio::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                kept.lock().expect("poisoned").push(line);
+            }
+        });
+        Self { child, port, url: format!("http://127.0.0.1:{port}{path}"), output }
+    }
+
+    /// The lines the peer printed since it was ready that contain `needle`.
+    pub fn output_lines(&self, needle: &str) -> Vec<String> {
+        self.output.lock().expect("poisoned").iter().filter(|l| l.contains(needle)).cloned().collect()
+    }
+
+    /// mitmproxy (a TLS-inspecting proxy, `tests/peers/tls_inspector.py`) on loopback with a CA
+    /// of its own made in `confdir` (clients trust `confdir/mitmproxy-ca-cert.pem`); `args` pick
+    /// the mode. Its `url` is `http://127.0.0.1:PORT`, the proxy's own address.
+    pub async fn tls_inspector(confdir: &std::path::Path, args: &[&str]) -> Self {
+        let port = free_port();
+        let python = require(peers_dir().join(".venv-mitm/bin/python"));
+        let mut command = Command::new(python);
+        command.arg(peers_dir().join("tls_inspector.py")).arg(confdir).arg("--listen-port").arg(port.to_string());
+        command.args(args);
+        Self::spawn_at(command, port, "", "\"tls_inspector\": \"ready\"").await
     }
 
     /// `@modelcontextprotocol/server-everything` in Streamable HTTP mode (stateful, SSE, event store).

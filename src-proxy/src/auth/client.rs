@@ -69,29 +69,56 @@ pub fn metadata_document_client(url: &str, redirect_uri: &str) -> Client {
     }
 }
 
-/// RFC 7591 dynamic registration of a native client with `redirect_uri`.
+/// The grant type of RFC 8628.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// What a client is registered for.
+#[derive(Debug, Clone, Copy)]
+pub enum Registration<'a> {
+    /// The authorization code flow, redirected to this loopback URI.
+    Redirect(&'a str),
+    /// The device authorization grant: no redirect at all.
+    Device,
+}
+
+/// RFC 7591 dynamic registration of a native client.
 pub async fn register(
     http: &reqwest::Client,
     discovery: &Discovery,
-    redirect_uri: &str,
+    registration: Registration<'_>,
     overrides: Option<&Map<String, Value>>,
 ) -> Result<Client, AuthError> {
     let Some(endpoint) = discovery.server.registration_endpoint.as_deref() else {
+        let needs = match registration {
+            Registration::Redirect(uri) => format!("with redirect URI {uri}"),
+            Registration::Device => format!("for the grant type {DEVICE_CODE_GRANT}"),
+        };
         return Err(AuthError::Registration(format!(
             "the authorization server {} offers no dynamic registration: register a client by hand \
-             with redirect URI {redirect_uri} and pass it as --static-oauth-client-info '{{\"client_id\":\"…\",\"client_secret\":\"…\"}}'",
+             {needs} and pass it as --static-oauth-client-info '{{\"client_id\":\"…\",\"client_secret\":\"…\"}}'",
             discovery.issuer
         )));
     };
     let requested_method = registration_auth_method(&discovery.server);
-    let mut metadata = json!({
-        "client_name": "mcp-remote",
-        "redirect_uris": [redirect_uri],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": requested_method,
-        "application_type": "native",
-    });
+    let mut metadata = match registration {
+        Registration::Redirect(redirect_uri) => json!({
+            "client_name": "mcp-remote",
+            "redirect_uris": [redirect_uri],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": requested_method,
+            "application_type": "native",
+        }),
+        // RFC 8628 §3.1: no redirect; `response_types` empty, or servers default it to `code`,
+        // which would need a redirect URI.
+        Registration::Device => json!({
+            "client_name": "mcp-remote",
+            "grant_types": [DEVICE_CODE_GRANT, "refresh_token"],
+            "response_types": [],
+            "token_endpoint_auth_method": requested_method,
+            "application_type": "native",
+        }),
+    };
     if let (Some(overrides), Value::Object(map)) = (overrides, &mut metadata) {
         for (key, value) in overrides {
             map.insert(key.clone(), value.clone());
@@ -103,12 +130,12 @@ pub async fn register(
         .body(metadata.to_string())
         .send()
         .await
-        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&e.without_url())))?;
+        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&crate::network::redacted(e))))?;
     let status = response.status();
     let body = response
         .bytes()
         .await
-        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&e.without_url())))?;
+        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&crate::network::redacted(e))))?;
     if !status.is_success() {
         return Err(AuthError::Registration(format!(
             "dynamic client registration failed with HTTP {status}: {}",
@@ -121,7 +148,7 @@ pub async fn register(
         let sent = metadata.get("token_endpoint_auth_method").and_then(Value::as_str).unwrap_or(requested_method);
         client.token_endpoint_auth_method = Some(sent.to_string());
     }
-    if client.redirect_uris.is_empty() {
+    if let (true, Registration::Redirect(redirect_uri)) = (client.redirect_uris.is_empty(), registration) {
         client.redirect_uris = vec![redirect_uri.to_string()];
     }
     Ok(client)

@@ -17,6 +17,8 @@ use tracing::debug;
 pub struct ServerMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// Empty when the server has none (it serves machine clients only).
+    #[serde(default)]
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,6 +29,9 @@ pub struct ServerMetadata {
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes_supported: Option<Vec<String>>,
+    /// RFC 8628's endpoint, where the server offers the device authorization grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     #[serde(default)]
     pub client_id_metadata_document_supported: bool,
     #[serde(default)]
@@ -121,7 +126,6 @@ pub async fn discover(
             server.issuer
         )));
     }
-    require_pkce(&server)?;
     require_secure(&server, allow_http)?;
     Ok(Discovery { resource: Some(resource), issuer, server, default_endpoints: false })
 }
@@ -150,10 +154,7 @@ async fn legacy(http: &reqwest::Client, server_url: &Url, allow_http: bool) -> R
     let base = origin(server_url);
     let metadata_url = Url::parse(&format!("{base}/.well-known/oauth-authorization-server")).expect("valid URL");
     let (server, default_endpoints) = match fetch_json::<ServerMetadata>(http, &metadata_url).await? {
-        Some(metadata) => {
-            require_pkce(&metadata)?;
-            (metadata, false)
-        }
+        Some(metadata) => (metadata, false),
         None => (
             ServerMetadata {
                 issuer: None,
@@ -163,6 +164,7 @@ async fn legacy(http: &reqwest::Client, server_url: &Url, allow_http: bool) -> R
                 code_challenge_methods_supported: None,
                 token_endpoint_auth_methods_supported: None,
                 scopes_supported: None,
+                device_authorization_endpoint: None,
                 client_id_metadata_document_supported: false,
                 authorization_response_iss_parameter_supported: false,
                 extra: Map::new(),
@@ -224,7 +226,7 @@ fn resource_matches(resource: &str, server_url: &Url) -> bool {
     server_path == resource_path || server_path.strip_prefix(resource_path).is_some_and(|rest| rest.starts_with('/'))
 }
 
-fn require_pkce(metadata: &ServerMetadata) -> Result<(), AuthError> {
+pub(super) fn require_pkce(metadata: &ServerMetadata) -> Result<(), AuthError> {
     let supported =
         metadata.code_challenge_methods_supported.as_ref().is_some_and(|methods| methods.iter().any(|m| m == "S256"));
     if supported {
@@ -238,10 +240,9 @@ fn require_pkce(metadata: &ServerMetadata) -> Result<(), AuthError> {
 
 /// Authorization endpoints must be https, unless the user allowed http for development.
 fn require_secure(metadata: &ServerMetadata, allow_http: bool) -> Result<(), AuthError> {
-    for endpoint in [&metadata.authorization_endpoint, &metadata.token_endpoint]
-        .into_iter()
-        .chain(metadata.registration_endpoint.as_ref())
-    {
+    let optional = [&metadata.registration_endpoint, &metadata.device_authorization_endpoint];
+    let authorization = Some(&metadata.authorization_endpoint).filter(|e| !e.is_empty());
+    for endpoint in authorization.into_iter().chain([&metadata.token_endpoint]).chain(optional.into_iter().flatten()) {
         let url = Url::parse(endpoint)
             .map_err(|e| AuthError::Discovery(format!("endpoint {endpoint:?} is not a URL: {e}")))?;
         match url.scheme() {
@@ -265,7 +266,7 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url:
         .header(http::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&e.without_url())))?;
+        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&crate::network::redacted(e))))?;
     let status = response.status();
     if status.is_client_error() {
         return Ok(None);
@@ -276,7 +277,7 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url:
     let body = response
         .bytes()
         .await
-        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&e.without_url())))?;
+        .map_err(|e| AuthError::Network(crate::transport::describe_network_error(&crate::network::redacted(e))))?;
     match serde_json::from_slice(&body) {
         Ok(parsed) => Ok(Some(parsed)),
         Err(e) => {

@@ -10,14 +10,17 @@ mod browser;
 mod callback;
 mod challenge;
 mod client;
+mod client_credentials;
+mod device;
 mod discovery;
 
 pub use browser::open as open_in_browser;
 pub use challenge::Challenge;
+pub use client_credentials::ClientKey;
 
 use crate::store::{self, Metadata, PendingSignIn, ServerDir, Store, Tokens};
 use callback::{Callback, CallbackListener};
-use client::TokenAuth;
+use client::{Registration, TokenAuth};
 use discovery::Discovery;
 use http::HeaderValue;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
@@ -66,6 +69,18 @@ pub enum AuthError {
     Store(#[from] store::StoreError),
 }
 
+/// How a sign-in obtains its first tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Grant {
+    /// A person signs in in a browser; the code comes back to the loopback listener (PKCE).
+    #[default]
+    AuthorizationCode,
+    /// A person enters a code on any device (RFC 8628, `--device-code`).
+    DeviceCode,
+    /// No person: the client authenticates as itself (`--client-credentials`).
+    ClientCredentials,
+}
+
 /// Shows an authorization page (the tray app's webview).
 pub type OpenPage = Arc<dyn Fn(&Url) -> std::io::Result<()> + Send + Sync>;
 
@@ -103,6 +118,11 @@ pub struct AuthSettings {
     pub opener: Opener,
     /// When the tray app runs, publish the sign-in for it to show instead of opening a browser.
     pub hand_off_to_tray: bool,
+    /// Trusted roots and proxy for the token endpoint's client.
+    pub network: crate::network::Network,
+    pub grant: Grant,
+    /// Signs client assertions (`private_key_jwt`) for the client credentials grant.
+    pub client_key: Option<ClientKey>,
 }
 
 impl AuthSettings {
@@ -120,6 +140,9 @@ impl AuthSettings {
             timeout: config.auth_timeout,
             opener,
             hand_off_to_tray,
+            network: config.network.clone(),
+            grant: config.grant,
+            client_key: config.client_key.clone(),
         }
     }
 }
@@ -139,6 +162,27 @@ pub struct Auth {
     flight: tokio::sync::Mutex<()>,
 }
 
+/// An OAuth client that knows only the token endpoint (refresh, device and machine grants).
+type TokenClient = BasicClient<
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+/// One that can also send a person to the authorization endpoint.
+type BrowserClient = BasicClient<
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+fn invalid_url(what: &str, error: oauth2::url::ParseError) -> AuthError {
+    AuthError::Discovery(format!("{what} is not a URL: {error}"))
+}
+
 fn bearer_of(tokens: &Tokens) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(&format!("Bearer {}", tokens.access_token)).ok()?;
     value.set_sensitive(true);
@@ -154,13 +198,7 @@ impl Auth {
         http: reqwest::Client,
     ) -> Result<Self, AuthError> {
         let dir = store.server(key);
-        let token_http = reqwest::Client::builder()
-            .user_agent(concat!("mcp-remote/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(30))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| AuthError::Network(e.to_string()))?;
+        let token_http = settings.network.token_client().map_err(|e| AuthError::Network(e.to_string()))?;
         let tokens = match dir.tokens() {
             Ok(tokens) => tokens,
             Err(error) => {
@@ -186,11 +224,11 @@ impl Auth {
 
     /// True when the token should be refreshed before it is used again.
     pub fn expiring(&self) -> bool {
-        self.tokens
-            .read()
-            .expect("poisoned")
-            .as_ref()
-            .is_some_and(|t| t.refresh_token.is_some() && t.expires_within(REFRESH_MARGIN))
+        self.tokens.read().expect("poisoned").as_ref().is_some_and(|t| {
+            // A machine client gets a new token as easily as a refresh.
+            let renewable = t.refresh_token.is_some() || self.settings.grant == Grant::ClientCredentials;
+            renewable && t.expires_within(REFRESH_MARGIN)
+        })
     }
 
     fn adopt(&self, tokens: Tokens) {
@@ -315,6 +353,7 @@ impl Auth {
         let metadata = Metadata {
             resource_metadata: found.resource.as_ref().and_then(|r| serde_json::to_value(r).ok()),
             authorization_server: serde_json::to_value(&found.server).ok(),
+            server_url: Some(self.settings.server_url.to_string()),
             ..self.dir.metadata().unwrap_or_default()
         };
         self.write(|dir, metadata| dir.save_metadata(metadata), &metadata).await?;
@@ -331,31 +370,25 @@ impl Auth {
             .unwrap_or_else(|| self.settings.server_url.as_str().to_string())
     }
 
-    fn oauth_client(
+    /// The client for a browser sign-in: [`Self::token_client`] with the authorization
+    /// endpoint and the loopback redirect URI.
+    fn browser_client(
         &self,
         discovery: &Discovery,
         client: &store::Client,
-        redirect_uri: Option<&str>,
-    ) -> Result<
-        BasicClient<
-            oauth2::EndpointSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointSet,
-        >,
-        AuthError,
-    > {
-        let invalid =
-            |what: &str, e: oauth2::url::ParseError| AuthError::Discovery(format!("{what} is not a URL: {e}"));
-        let mut oauth = BasicClient::new(ClientId::new(client.client_id.clone()))
-            .set_auth_uri(
-                AuthUrl::new(discovery.server.authorization_endpoint.clone())
-                    .map_err(|e| invalid("authorization_endpoint", e))?,
-            )
-            .set_token_uri(
-                TokenUrl::new(discovery.server.token_endpoint.clone()).map_err(|e| invalid("token_endpoint", e))?,
-            );
+        redirect_uri: &str,
+    ) -> Result<BrowserClient, AuthError> {
+        let authorization_endpoint = AuthUrl::new(discovery.server.authorization_endpoint.clone())
+            .map_err(|e| invalid_url("authorization_endpoint", e))?;
+        let redirect = RedirectUrl::new(redirect_uri.to_string()).map_err(|e| invalid_url("redirect_uri", e))?;
+        Ok(self.token_client(discovery, client)?.set_auth_uri(authorization_endpoint).set_redirect_uri(redirect))
+    }
+
+    /// The client for the token endpoint, authenticating as `client` does.
+    fn token_client(&self, discovery: &Discovery, client: &store::Client) -> Result<TokenClient, AuthError> {
+        let mut oauth = BasicClient::new(ClientId::new(client.client_id.clone())).set_token_uri(
+            TokenUrl::new(discovery.server.token_endpoint.clone()).map_err(|e| invalid_url("token_endpoint", e))?,
+        );
         match client::token_auth(client, &discovery.server) {
             TokenAuth::Basic => oauth = oauth.set_auth_type(AuthType::BasicAuth),
             TokenAuth::Post | TokenAuth::None => oauth = oauth.set_auth_type(AuthType::RequestBody),
@@ -364,9 +397,6 @@ impl Auth {
             if let Some(secret) = &client.client_secret {
                 oauth = oauth.set_client_secret(ClientSecret::new(secret.clone()));
             }
-        }
-        if let Some(uri) = redirect_uri {
-            oauth = oauth.set_redirect_uri(RedirectUrl::new(uri.to_string()).map_err(|e| invalid("redirect_uri", e))?);
         }
         Ok(oauth)
     }
@@ -378,10 +408,10 @@ impl Auth {
         let client = self
             .dir
             .clients()?
-            .get(&discovery.issuer)
+            .get(&self.client_key(&discovery))
             .or_else(|| self.settings.static_client_info.as_ref().and_then(|i| client::static_client(i).ok()))
             .ok_or_else(|| AuthError::Token("no client is registered for this authorization server".into()))?;
-        let oauth = self.oauth_client(&discovery, &client, None)?;
+        let oauth = self.token_client(&discovery, &client)?;
         let resource = stored.resource.clone().unwrap_or_else(|| self.resource(&discovery));
         let spent = RefreshToken::new(refresh_token.clone());
         let mut request = oauth.exchange_refresh_token(&spent).add_extra_param("resource", resource.clone());
@@ -402,11 +432,11 @@ impl Auth {
     async fn sign_in(&self, challenge: &Challenge, scope: Option<String>) -> Result<Tokens, AuthError> {
         let discovery = self.discovery(challenge).await?;
         let scope = scope.or_else(|| discovery.scopes_for(challenge));
-        match self.authorize(&discovery, scope.clone()).await {
+        match self.obtain(&discovery, scope.clone()).await {
             Err(AuthError::Token(why)) if why.contains("invalid_client") => {
                 info!("the stored client registration was refused; registering again");
                 self.forget_client(&discovery).await?;
-                self.authorize(&discovery, scope).await
+                self.obtain(&discovery, scope).await
             }
             Err(error @ AuthError::Timeout(_)) => {
                 // A server that forgot our registration shows its error in the browser, where
@@ -418,19 +448,41 @@ impl Auth {
         }
     }
 
+    /// The first tokens, by the grant the command line chose.
+    async fn obtain(&self, discovery: &Discovery, scope: Option<String>) -> Result<Tokens, AuthError> {
+        match self.settings.grant {
+            Grant::AuthorizationCode => self.authorize(discovery, scope).await,
+            Grant::DeviceCode => self.sign_in_with_device_code(discovery, scope).await,
+            Grant::ClientCredentials => self.client_credentials(discovery, scope).await,
+        }
+    }
+
+    /// Where `client.json` keeps our registration with this issuer: a device-grant client is
+    /// registered apart from the redirect-based one.
+    fn client_key(&self, discovery: &Discovery) -> String {
+        match self.settings.grant {
+            Grant::DeviceCode => format!("{} {}", discovery.issuer, client::DEVICE_CODE_GRANT),
+            _ => discovery.issuer.clone(),
+        }
+    }
+
     async fn forget_client(&self, discovery: &Discovery) -> Result<(), AuthError> {
+        let key = self.client_key(discovery);
         let mut clients = self.dir.clients()?;
-        if clients.get(&discovery.issuer).is_some() {
-            clients.remove(&discovery.issuer);
+        if clients.get(&key).is_some() {
+            clients.remove(&key);
             self.write(|dir, clients| dir.save_clients(clients), &clients).await?;
         }
         Ok(())
     }
 
     async fn authorize(&self, discovery: &Discovery, scope: Option<String>) -> Result<Tokens, AuthError> {
+        if !discovery.default_endpoints {
+            discovery::require_pkce(&discovery.server)?;
+        }
         let (listener, client) = self.listener_and_client(discovery).await?;
         let redirect_uri = listener.redirect_uri().to_string();
-        let oauth = self.oauth_client(discovery, &client, Some(&redirect_uri))?;
+        let oauth = self.browser_client(discovery, &client, &redirect_uri)?;
         let resource = self.resource(discovery);
         let (pkce_challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = oauth
@@ -542,9 +594,13 @@ impl Auth {
             }
         }
         let listener = self.bind(host, self.settings.callback_port).await?;
-        let client =
-            client::register(&self.http, discovery, listener.redirect_uri(), self.settings.client_metadata.as_ref())
-                .await?;
+        let client = client::register(
+            &self.http,
+            discovery,
+            Registration::Redirect(listener.redirect_uri()),
+            self.settings.client_metadata.as_ref(),
+        )
+        .await?;
         clients.set(&discovery.issuer, &client);
         self.write(|dir, clients| dir.save_clients(clients), &clients).await?;
         info!("registered a client with the authorization server");

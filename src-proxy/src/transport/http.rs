@@ -1,17 +1,14 @@
-//! The HTTP pieces every transport shares: the client (rustls with the OS trust store, system and
-//! environment proxies, keep-alive, same-origin redirects only, no overall timeout since a stream
-//! may rightly stay open for hours), request headers common to all eras, the reading of an error
-//! answer into a [`TransportError`], and reconnection timing.
+//! The HTTP pieces every transport shares: the [`Endpoint`] (the client [`crate::network`] built,
+//! the URL, user headers and token source), request headers common to all eras, the reading of
+//! an error answer into a [`TransportError`], and reconnection timing.
 
 use super::{TokenSource, TransportError};
 use http::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
-use reqwest::redirect::{Attempt, Policy};
 use reqwest::{Response, StatusCode};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 
-const MAX_REDIRECTS: usize = 5;
 /// How much of an error body is kept for the client's error message.
 const ERROR_BODY_LIMIT: usize = 4096;
 /// Wait before reconnecting when the server gave no `retry:`.
@@ -22,33 +19,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub const ACCEPT_POST: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
 pub const ACCEPT_SSE: HeaderValue = HeaderValue::from_static("text/event-stream");
 pub const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
-
-/// Builds the client. Fails only when the TLS backend cannot be set up.
-pub fn build_client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .user_agent(concat!("mcp-remote/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(30))
-        .tcp_keepalive(Duration::from_secs(30))
-        .tcp_nodelay(true)
-        .redirect(Policy::custom(same_origin_redirects))
-        .build()
-}
-
-/// Follows a redirect only within the origin of the request: user headers (API keys) and tokens
-/// must never be replayed to another host.
-fn same_origin_redirects(attempt: Attempt<'_>) -> reqwest::redirect::Action {
-    let Some(previous) = attempt.previous().last() else {
-        return attempt.follow();
-    };
-    if attempt.previous().len() > MAX_REDIRECTS {
-        return attempt.error("too many redirects");
-    }
-    if attempt.url().origin() == previous.origin() {
-        attempt.follow()
-    } else {
-        attempt.stop()
-    }
-}
 
 /// What every transport talks to a server with.
 #[derive(Clone)]
@@ -136,24 +106,6 @@ impl Refusal {
         tracing::debug!(%status, "the server refused a request");
         TransportError::Status { status, body: bytes::Bytes::from(body), retry_after }
     }
-}
-
-/// What went wrong with a request, for a person: reqwest's own words ("error sending request")
-/// followed by the deepest cause (connection refused, the certificate rustls refused …).
-pub fn describe(error: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    let root = cause.to_string();
-    let mut text = error.to_string();
-    if root.contains("certificate") {
-        text = format!("the server's TLS certificate was refused: {root}");
-    } else if !std::ptr::addr_eq(cause, error) && !text.contains(&root) {
-        text.push_str(": ");
-        text.push_str(&root);
-    }
-    text
 }
 
 /// `Retry-After` as a wait from `now`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).

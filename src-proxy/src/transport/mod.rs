@@ -17,8 +17,9 @@ pub mod sse;
 mod stateless;
 mod streamable_http;
 
+pub use crate::network::describe as describe_network_error;
 pub use connection::{connect, Connection, Settings, TransportMode};
-pub use http::{build_client, describe as describe_network_error, Endpoint};
+pub use http::Endpoint;
 
 use crate::jsonrpc::ClientMessage;
 use bytes::Bytes;
@@ -117,7 +118,7 @@ pub enum TransportError {
     #[error("the server answered HTTP {status}")]
     Status { status: StatusCode, body: Bytes, retry_after: Option<std::time::Duration> },
     /// Connecting, sending or reading failed.
-    #[error("cannot reach the server: {}", http::describe(.0))]
+    #[error("cannot reach the server: {}", crate::network::describe(.0))]
     Network(#[source] reqwest::Error),
     /// A response stream ended before its answers and could not be resumed.
     #[error("the server closed the response stream before answering, and it could not be resumed")]
@@ -141,8 +142,7 @@ pub enum TransportError {
 
 impl From<reqwest::Error> for TransportError {
     fn from(error: reqwest::Error) -> Self {
-        // Drop the URL: its query may carry an API key, and the message reaches the client and logs.
-        Self::Network(error.without_url())
+        Self::Network(crate::network::redacted(error))
     }
 }
 

@@ -93,7 +93,7 @@ impl Transport for StreamableHttp {
         let request = request.headers(self.inner.headers(&session, ACCEPT_SSE));
         match tokio::time::timeout(DELETE_TIMEOUT, request.send()).await {
             Ok(Ok(response)) => debug!(status = %response.status(), "session deleted"),
-            Ok(Err(error)) => debug!(error = %error.without_url(), "DELETE of the session failed"),
+            Ok(Err(error)) => debug!(error = %crate::network::redacted(error), "DELETE of the session failed"),
             Err(_) => debug!("DELETE of the session timed out"),
         }
     }
