@@ -53,6 +53,10 @@ pub struct Args {
     #[arg(long = "header", value_name = "K: V")]
     headers: Vec<String>,
 
+    /// File of headers, one "Name: value" a line (# comments, blank lines skipped); repeatable
+    #[arg(long = "header-file", value_name = "PATH")]
+    header_files: Vec<PathBuf>,
+
     /// Allow a plain http:// server URL (development only)
     #[arg(long)]
     allow_http: bool,
@@ -96,6 +100,66 @@ pub struct Args {
     /// Transports to try: http-first (Streamable HTTP, then HTTP+SSE), sse-first, http-only, sse-only
     #[arg(long, value_name = "MODE", default_value = "http-first")]
     transport: String,
+
+    /// Protocol eras to try: auto (2026-07-28 where the server speaks it, else 2025) or legacy (2025 only)
+    #[arg(long, value_name = "auto|legacy", default_value = "auto")]
+    protocol: String,
+
+    /// Path of the OAuth callback on the loopback listener
+    #[arg(long, value_name = "PATH", default_value = "/callback")]
+    callback_path: String,
+
+    /// Send the browser here (303) after a successful sign-in, instead of showing a page
+    #[arg(long, value_name = "URL")]
+    auth_success_url: Option<String>,
+
+    /// Extra parameter of the authorization URL, key=value (prompt=consent …); repeatable
+    #[arg(long = "authorize-param", value_name = "KEY=VALUE")]
+    authorize_params: Vec<String>,
+
+    /// Never send the RFC 8707 resource parameter (for authorization servers that refuse it)
+    #[arg(long)]
+    disable_resource_parameter: bool,
+
+    /// Token endpoint for --client-credentials, used without any discovery
+    #[arg(long, value_name = "URL", requires = "client_credentials")]
+    token_endpoint: Option<String>,
+
+    /// Seconds to wait for a TCP/TLS connection [default: 30]
+    #[arg(long, value_name = "SECONDS")]
+    connect_timeout: Option<String>,
+
+    /// Seconds a response body may go silent before the connection is dropped (0: never) [default: never]
+    #[arg(long, value_name = "SECONDS")]
+    body_timeout: Option<String>,
+
+    /// Accepted for the npm proxy's command line: a server that never answers is covered by --retry-for and the stream's own checks
+    #[arg(long, value_name = "SECONDS", hide = true)]
+    headers_timeout: Option<String>,
+
+    /// Ping the server every --ping-interval (30 s) so idle connections stay open
+    #[arg(long)]
+    keep_alive: bool,
+
+    /// Seconds between keep-alive pings; turns --keep-alive on
+    #[arg(long, value_name = "SECONDS")]
+    ping_interval: Option<String>,
+
+    /// Connect over IPv4 only
+    #[arg(long)]
+    ipv4: bool,
+
+    /// Accepted for the npm proxy's command line: proxies from the environment are always used
+    #[arg(long, hide = true)]
+    enable_proxy: bool,
+
+    /// Accepted for the npm proxy's command line: mcp-remote keeps no cookies
+    #[arg(long, hide = true)]
+    disable_cookies: bool,
+
+    /// Send the ID token instead of the access token (refused: see README)
+    #[arg(long, hide = true)]
+    use_id_token: bool,
 
     /// Root directory for tokens, client registrations and metadata [env: MCP_REMOTE_CONFIG_DIR]
     #[arg(long, value_name = "PATH")]
@@ -294,6 +358,19 @@ pub struct Config {
     pub grant: crate::auth::Grant,
     /// The key for `private_key_jwt` client authentication.
     pub client_key: Option<crate::auth::ClientKey>,
+    /// Send RFC 8707 `resource` (false with `--disable-resource-parameter`).
+    pub send_resource: bool,
+    /// `--authorize-param` pairs.
+    pub authorize_params: Vec<(String, String)>,
+    /// Path of the loopback callback.
+    pub callback_path: String,
+    pub auth_success_url: Option<String>,
+    /// `--token-endpoint`: skip discovery for the client credentials grant.
+    pub token_endpoint: Option<String>,
+    /// Ping the server this often (`--keep-alive`, `--ping-interval`).
+    pub keep_alive: Option<Duration>,
+    /// Ask servers for 2026-07-28 (`--protocol auto`); false: 2025 handshakes only.
+    pub probe_modern: bool,
     /// Globs of tools hidden from the client (`--ignore-tool`).
     pub ignore_tools: Vec<String>,
     /// Globs of the only tools offered (`--allow-tool`; empty: all).
@@ -359,6 +436,20 @@ impl Config {
             let (name, value) = parse_header(raw, env)?;
             headers.append(name, value);
         }
+        for file in &args.header_files {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| CliError::invalid(format!("--header-file {}: {e}", file.display())))?;
+            for (number, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let (name, value) = parse_header(line, env).map_err(|e| {
+                    CliError::invalid(format!("--header-file {} line {}: {e}", file.display(), number + 1))
+                })?;
+                headers.append(name, value);
+            }
+        }
         let auth_timeout = parse_duration(&args.auth_timeout)
             .map_err(|why| CliError::invalid(format!("--auth-timeout {:?}: {why}", args.auth_timeout)))?;
         let retry_for = match args.retry_for.trim() {
@@ -409,7 +500,54 @@ impl Config {
         let config_dir = config_dir_of(args.config_dir, env)?;
         let browser = env(BROWSER_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
         let transport = args.transport.parse().map_err(|why| CliError::invalid(format!("--transport: {why}")))?;
-        let network = resolve_network(&args.ca_files, env)?;
+        let mut network = resolve_network(&args.ca_files, env)?;
+        network.ipv4_only = args.ipv4;
+        if let Some(text) = &args.connect_timeout {
+            network.connect_timeout = parse_seconds(text, "--connect-timeout")?
+                .ok_or_else(|| CliError::invalid("--connect-timeout must be more than 0 seconds"))?;
+        }
+        if let Some(text) = &args.body_timeout {
+            network.body_timeout = parse_seconds(text, "--body-timeout")?;
+        }
+        if let Some(text) = &args.headers_timeout {
+            parse_seconds(text, "--headers-timeout")?;
+        }
+        if args.use_id_token {
+            return Err(CliError::invalid(
+                "--use-id-token is not supported: mcp-remote sends the access token, which is what MCP servers must accept",
+            ));
+        }
+        let keep_alive = match &args.ping_interval {
+            Some(text) => Some(
+                parse_seconds(text, "--ping-interval")?
+                    .ok_or_else(|| CliError::invalid("--ping-interval must be more than 0 seconds"))?,
+            ),
+            None => args.keep_alive.then_some(DEFAULT_PING_INTERVAL),
+        };
+        let probe_modern = match args.protocol.as_str() {
+            "auto" => true,
+            "legacy" => false,
+            other => return Err(CliError::invalid(format!("--protocol {other:?}: use auto or legacy"))),
+        };
+        if !args.callback_path.starts_with('/') || args.callback_path.contains(['?', '#']) {
+            return Err(CliError::invalid(format!(
+                "--callback-path {:?} must be a path starting with / (no ? or #)",
+                args.callback_path
+            )));
+        }
+        if let Some(url) = &args.auth_success_url {
+            let parsed = parse_server_url(url, args.allow_http)
+                .map_err(|e| CliError::invalid(format!("--auth-success-url: {e}")))?;
+            if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+                return Err(CliError::invalid("--auth-success-url must have no query, fragment or user"));
+            }
+        }
+        let authorize_params =
+            args.authorize_params.iter().map(|pair| parse_authorize_param(pair)).collect::<Result<Vec<_>, _>>()?;
+        if let Some(endpoint) = &args.token_endpoint {
+            parse_server_url(endpoint, args.allow_http)
+                .map_err(|e| CliError::invalid(format!("--token-endpoint: {e}")))?;
+        }
         let grant = match (args.device_code, args.client_credentials) {
             (true, _) => crate::auth::Grant::DeviceCode,
             (_, true) => crate::auth::Grant::ClientCredentials,
@@ -452,6 +590,13 @@ impl Config {
             network,
             grant,
             client_key,
+            send_resource: !args.disable_resource_parameter,
+            authorize_params,
+            callback_path: args.callback_path,
+            auth_success_url: args.auth_success_url,
+            token_endpoint: args.token_endpoint,
+            keep_alive,
+            probe_modern,
             ignore_tools: args.ignore_tools,
             allow_tools: args.allow_tools,
         })
@@ -505,6 +650,44 @@ fn validate_callback_host(host: &str) -> Result<(), CliError> {
             "--host {host:?} is not a loopback address: the OAuth callback only listens on 127.0.0.1, ::1 or localhost"
         )))
     }
+}
+
+/// How often `--keep-alive` pings when `--ping-interval` is not given.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
+/// Authorization URL parameters the sign-in sets itself.
+const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+    "scope",
+];
+
+/// A number of seconds (fractions allowed), as the npm proxy's timeout flags take; `None` for 0.
+fn parse_seconds(text: &str, flag: &str) -> Result<Option<Duration>, CliError> {
+    let seconds: f64 =
+        text.trim().parse().map_err(|_| CliError::invalid(format!("{flag} {text:?} is not a number of seconds")))?;
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(CliError::invalid(format!("{flag} {text:?} must be 0 or more seconds")));
+    }
+    Ok((seconds > 0.0).then(|| Duration::from_secs_f64(seconds)))
+}
+
+/// `key=value` for the authorization URL.
+fn parse_authorize_param(pair: &str) -> Result<(String, String), CliError> {
+    let (key, value) = pair
+        .split_once('=')
+        .ok_or_else(|| CliError::invalid(format!("--authorize-param {pair:?} must look like key=value")))?;
+    let key = key.trim();
+    if key.is_empty() || RESERVED_AUTHORIZE_PARAMS.contains(&key) {
+        return Err(CliError::invalid(format!(
+            "--authorize-param {key:?}: the sign-in sets this parameter itself (use --resource or the server's scopes)"
+        )));
+    }
+    Ok((key.to_string(), value.to_string()))
 }
 
 /// Parses `"Name: value"` (or `Name:value`), expands `${VAR}` and refuses reserved names.

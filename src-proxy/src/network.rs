@@ -28,6 +28,9 @@ pub struct Network {
     /// The proxy the environment names for https and http URLs, if any.
     pub proxy: Option<ProxySettings>,
     pub connect_timeout: Duration,
+    /// How long a response may send nothing before it fails (`--body-timeout`; none: no limit,
+    /// since an event stream may rightly stay quiet for hours).
+    pub body_timeout: Option<Duration>,
     /// Connect over IPv4 only (`--ipv4`).
     pub ipv4_only: bool,
 }
@@ -39,6 +42,7 @@ impl Default for Network {
             ca_files: Vec::new(),
             proxy: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            body_timeout: None,
             ipv4_only: false,
         }
     }
@@ -106,6 +110,9 @@ impl Network {
             .tcp_nodelay(true);
         for root in &self.extra_roots {
             builder = builder.add_root_certificate(root.clone());
+        }
+        if let Some(timeout) = self.body_timeout {
+            builder = builder.read_timeout(timeout);
         }
         if self.ipv4_only {
             builder = builder.local_address(IpAddr::V4(Ipv4Addr::UNSPECIFIED));

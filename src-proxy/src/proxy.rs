@@ -115,6 +115,8 @@ struct Proxy<T, C> {
     retry_for: Duration,
     /// The tools the client may see and call; `None`: all of them.
     tools: Option<Arc<ToolFilter>>,
+    /// Ping the server this often once the handshake is done (`--keep-alive`).
+    keep_alive: Option<Duration>,
 }
 
 /// Runs the proxy between `input`/`output` (the client) and `config.server_url` until the input
@@ -138,10 +140,17 @@ where
         shutdown: give_up.clone(),
     };
     let folder = Some(Store::new(&config.config_dir).server(&config.server_key()));
-    let settings = transport::Settings { endpoint, sink: Arc::clone(&router) as _, mode: config.transport, folder };
+    let settings = transport::Settings {
+        endpoint,
+        sink: Arc::clone(&router) as _,
+        mode: config.transport,
+        folder,
+        probe_modern: config.probe_modern,
+    };
     let transport = transport::connect(settings);
     info!(server = %crate::logging::redacted_url(&config.server_url), "proxying stdio");
-    let proxy = Proxy { transport, router, auth, give_up, retry_for: config.retry_for, tools };
+    let proxy =
+        Proxy { transport, router, auth, give_up, retry_for: config.retry_for, tools, keep_alive: config.keep_alive };
     serve(proxy, queue, input, output, shutdown).await
 }
 
@@ -166,6 +175,7 @@ where
     let lines = stdio::lines(input);
     tokio::pin!(lines);
     let mut stdout_closed = false;
+    let mut pinging = false;
     let ended = loop {
         let line = tokio::select! {
             line = lines.next() => line,
@@ -195,6 +205,13 @@ where
             }
         };
         let ordered = matches!(message.method, Method::Initialize | Method::Initialized);
+        if let (Method::Initialized, Some(every)) = (message.method, proxy.keep_alive) {
+            if !pinging {
+                pinging = true;
+                // Not a tracked task: the exit's drain waits for requests, not for this.
+                tokio::spawn(Arc::clone(&proxy).keep_alive(every));
+            }
+        }
         let handled = tasks.spawn(Arc::clone(&proxy).handle(message));
         if ordered {
             // Nothing may overtake the handshake; a signal still ends the wait.
@@ -275,6 +292,25 @@ impl<T: Transport, C: Credentials> Proxy<T, C> {
             }
             if let Some(tools) = &self.tools {
                 tools.done(id);
+            }
+        }
+    }
+
+    /// Pings the server every `every` until shutdown, so idle connections stay open. The ids
+    /// are the proxy's own, never pending, so the answers are dropped.
+    async fn keep_alive(self: Arc<Self>, every: Duration) {
+        for n in 1u64.. {
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = self.give_up.cancelled() => return,
+            }
+            let ping = format!(r#"{{"jsonrpc":"2.0","id":"mcp-remote-keepalive-{n}","method":"ping"}}"#);
+            let Ok(ping) = ClientMessage::parse(Bytes::from(ping)) else { return };
+            tokio::select! {
+                sent = self.transport.send(&ping) => if !matches!(sent, Sent::Answered | Sent::Accepted { .. }) {
+                    debug!("a keep-alive ping got no answer");
+                },
+                () = self.give_up.cancelled() => return,
             }
         }
     }
@@ -652,6 +688,7 @@ mod tests {
                 give_up: CancellationToken::new(),
                 retry_for: Duration::from_secs(10),
                 tools: None,
+                keep_alive: None,
             };
             let (input, proxy_input) = tokio::io::duplex(1 << 16);
             let (proxy_output, output) = tokio::io::duplex(1 << 16);

@@ -4,9 +4,9 @@
 //!
 //! Each spawned peer is killed on drop. Readiness is the peer's own "listening" line, never a sleep.
 
-use std::sync::{Arc, Mutex};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

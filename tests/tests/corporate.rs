@@ -34,7 +34,10 @@ async fn an_inspecting_proxys_certificate_is_refused_clearly_then_trusted_with_c
 
     let mut trusted = Sidecar::spawn_with(Launch::new(&url).arg("--ca-file").arg(ca.to_str().unwrap()));
     trusted.initialize().await;
-    assert!(trusted.call_tool("echo", json!({ "message": "through the inspector" })).await.contains("through the inspector"));
+    assert!(trusted
+        .call_tool("echo", json!({ "message": "through the inspector" }))
+        .await
+        .contains("through the inspector"));
     assert!(trusted.close().await.success());
 
     let mut from_env = Sidecar::spawn_with(Launch::new(&url).env("SSL_CERT_FILE", ca.to_str().unwrap()));

@@ -11,7 +11,12 @@ async fn a_self_signed_certificate_is_refused_with_a_clear_message() {
     let mut sidecar = Sidecar::spawn_with(Launch::new(&server.url).arg("--retry-for").arg("0"));
     let answer = sidecar.initialize_answer().await;
     let message = answer["error"]["message"].as_str().unwrap_or_else(|| panic!("{answer}"));
-    assert!(message.contains("TLS certificate of 127.0.0.1") && message.contains("was refused") && message.contains("UnknownIssuer"), "{message}");
+    assert!(
+        message.contains("TLS certificate of 127.0.0.1")
+            && message.contains("was refused")
+            && message.contains("UnknownIssuer"),
+        "{message}"
+    );
     assert!(sidecar.close().await.success());
     let _ = std::fs::remove_dir_all(folder);
 }

@@ -1,7 +1,8 @@
 //! The loopback listener that catches the authorization redirect.
 //!
 //! It is bound (on `--host`, loopback only, and the positional port) before the browser is
-//! opened, serves only `GET /callback`, answers the browser with a small page, ignores requests
+//! opened, serves only `GET` of its path (`/callback`, or `--callback-path`), answers the browser
+//! with a small page (or a 303 to `--auth-success-url`), ignores requests
 //! whose `state` is wrong (a forged or stale redirect), and returns the first valid callback.
 //! Connections are served concurrently, each given [`HEAD_TIMEOUT`] to say what it wants: browsers
 //! open speculative connections that send nothing, and one of those must not hold up the sign-in.
@@ -15,7 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-const CALLBACK_PATH: &str = "/callback";
+/// The callback's path unless `--callback-path` names another.
+pub const DEFAULT_CALLBACK_PATH: &str = "/callback";
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// How long a connection may take to send its request and be answered.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,20 +31,35 @@ pub enum Callback {
     Denied { error: String, description: Option<String> },
 }
 
+/// Where the redirect lands, and where the browser goes after it.
+#[derive(Debug, Clone)]
+pub struct Landing {
+    pub path: String,
+    /// Sent a 303 here after a successful sign-in instead of shown our page.
+    pub success_url: Option<String>,
+}
+
+impl Default for Landing {
+    fn default() -> Self {
+        Self { path: DEFAULT_CALLBACK_PATH.to_string(), success_url: None }
+    }
+}
+
 pub struct CallbackListener {
     listener: TcpListener,
     redirect_uri: String,
+    landing: Arc<Landing>,
 }
 
 impl CallbackListener {
     /// Binds `host:port` (port 0: any free port). `host` is a loopback name or address.
-    pub async fn bind(host: &str, port: u16) -> io::Result<Self> {
+    pub async fn bind(host: &str, port: u16, landing: &Landing) -> io::Result<Self> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let listener = TcpListener::bind((bare, port)).await?;
         let bound: SocketAddr = listener.local_addr()?;
         let shown_host = if bare.contains(':') { format!("[{bare}]") } else { bare.to_string() };
-        let redirect_uri = format!("http://{shown_host}:{}{CALLBACK_PATH}", bound.port());
-        Ok(Self { listener, redirect_uri })
+        let redirect_uri = format!("http://{shown_host}:{}{}", bound.port(), landing.path);
+        Ok(Self { listener, redirect_uri, landing: Arc::new(landing.clone()) })
     }
 
     /// `http://<host>:<port>/callback`, to register and to send as `redirect_uri`.
@@ -59,9 +76,9 @@ impl CallbackListener {
             tokio::select! {
                 accepted = self.listener.accept() => {
                     let (stream, _) = accepted?;
-                    let expected = Arc::clone(&expected);
+                    let (expected, landing) = (Arc::clone(&expected), Arc::clone(&self.landing));
                     serving.spawn(async move {
-                        tokio::time::timeout(HEAD_TIMEOUT, serve_one(stream, &expected)).await.ok().flatten()
+                        tokio::time::timeout(HEAD_TIMEOUT, serve_one(stream, &expected, &landing)).await.ok().flatten()
                     });
                 }
                 Some(served) = serving.join_next(), if !serving.is_empty() => {
@@ -75,7 +92,7 @@ impl CallbackListener {
 }
 
 /// Answers one connection; returns the callback when it is the valid one.
-async fn serve_one(mut stream: TcpStream, expected_state: &str) -> Option<Callback> {
+async fn serve_one(mut stream: TcpStream, expected_state: &str, landing: &Landing) -> Option<Callback> {
     let head = read_head(&mut stream).await?;
     let target = head.lines().next().and_then(|line| {
         let mut parts = line.split_whitespace();
@@ -86,7 +103,7 @@ async fn serve_one(mut stream: TcpStream, expected_state: &str) -> Option<Callba
         return None;
     };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    if path != CALLBACK_PATH {
+    if path != landing.path {
         respond(&mut stream, "404 Not Found", "Nothing here.").await;
         return None;
     }
@@ -108,7 +125,12 @@ async fn serve_one(mut stream: TcpStream, expected_state: &str) -> Option<Callba
         respond(&mut stream, "400 Bad Request", "The sign-in response carries no authorization code.").await;
         return None;
     };
-    respond(&mut stream, "200 OK", "Signed in. You can close this tab and return to your MCP client.").await;
+    match &landing.success_url {
+        Some(url) => redirect(&mut stream, url).await,
+        None => {
+            respond(&mut stream, "200 OK", "Signed in. You can close this tab and return to your MCP client.").await
+        }
+    }
     Some(Callback::Code { code: code.clone(), iss: params.get("iss").cloned() })
 }
 
@@ -123,6 +145,12 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
         head.extend_from_slice(&buf[..n]);
     }
     String::from_utf8(head).ok()
+}
+
+async fn redirect(stream: &mut TcpStream, location: &str) {
+    let head = format!("HTTP/1.1 303 See Other\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n");
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 async fn respond(stream: &mut TcpStream, status: &str, message: &str) {
@@ -160,7 +188,7 @@ mod tests {
 
     #[tokio::test]
     async fn wrong_state_and_paths_are_refused_and_the_right_one_returns() {
-        let listener = CallbackListener::bind("127.0.0.1", 0).await.unwrap();
+        let listener = CallbackListener::bind("127.0.0.1", 0, &Landing::default()).await.unwrap();
         let uri = listener.redirect_uri().to_string();
         assert!(uri.starts_with("http://127.0.0.1:") && uri.ends_with("/callback"));
         let waiting = tokio::spawn(listener.wait("s-123"));
@@ -178,7 +206,7 @@ mod tests {
     /// sign-in (before, the listener served one connection at a time with no read timeout).
     #[tokio::test]
     async fn idle_connections_do_not_hold_up_the_callback() {
-        let listener = CallbackListener::bind("127.0.0.1", 0).await.unwrap();
+        let listener = CallbackListener::bind("127.0.0.1", 0, &Landing::default()).await.unwrap();
         let uri = listener.redirect_uri().to_string();
         let addr = uri.trim_start_matches("http://").split('/').next().unwrap().to_string();
         let waiting = tokio::spawn(listener.wait("s"));
@@ -209,7 +237,7 @@ mod tests {
 
     #[tokio::test]
     async fn ipv6_loopback_uri_is_bracketed() {
-        if let Ok(listener) = CallbackListener::bind("::1", 0).await {
+        if let Ok(listener) = CallbackListener::bind("::1", 0, &Landing::default()).await {
             assert!(listener.redirect_uri().starts_with("http://[::1]:"));
         }
     }

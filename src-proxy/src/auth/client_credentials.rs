@@ -124,7 +124,10 @@ impl Auth {
         }
         let oauth = self.token_client(discovery, &client)?;
         let resource = self.resource(discovery);
-        let mut request = oauth.exchange_client_credentials().add_extra_param("resource", resource.clone());
+        let mut request = oauth.exchange_client_credentials();
+        if let Some(resource) = &resource {
+            request = request.add_extra_param("resource", resource.clone());
+        }
         if let Some(scope) = &scope {
             request = request.add_scope(Scope::new(scope.clone()));
         }
@@ -138,7 +141,7 @@ impl Auth {
         }
         let response = request.request_async(&self.token_http).await.map_err(super::token_error)?;
         info!("obtained a token with the client credentials grant");
-        Ok(tokens_from(&response, scope, &discovery.issuer, &resource))
+        Ok(tokens_from(&response, scope, &discovery.issuer, resource.as_deref()))
     }
 }
 

@@ -32,19 +32,22 @@ impl Auth {
             .map_err(|e| AuthError::Discovery(format!("device_authorization_endpoint is not a URL: {e}")))?;
         let oauth = self.token_client(discovery, &client)?.set_device_authorization_url(endpoint);
         let resource = self.resource(discovery);
-        let mut request = oauth.exchange_device_code().add_extra_param("resource", resource.clone());
+        let mut request = oauth.exchange_device_code();
+        if let Some(resource) = &resource {
+            request = request.add_extra_param("resource", resource.clone());
+        }
         if let Some(scope) = &scope {
             request = request.add_scope(Scope::new(scope.clone()));
         }
         let details: StandardDeviceAuthorizationResponse =
             request.request_async(&self.token_http).await.map_err(super::token_error)?;
         self.tell_the_person(&details);
-        let response = oauth
-            .exchange_device_access_token(&details)
-            .add_extra_param("resource", resource.clone())
-            .request_async(&self.token_http, tokio::time::sleep, None)
-            .await
-            .map_err(|error| match error {
+        let mut polling = oauth.exchange_device_access_token(&details);
+        if let Some(resource) = &resource {
+            polling = polling.add_extra_param("resource", resource.clone());
+        }
+        let response =
+            polling.request_async(&self.token_http, tokio::time::sleep, None).await.map_err(|error| match error {
                 RequestTokenError::ServerResponse(response) => {
                     let description = response.error_description().map(|d| format!(": {d}")).unwrap_or_default();
                     match response.error() {
@@ -60,7 +63,7 @@ impl Auth {
                 RequestTokenError::Other(e) => AuthError::Token(e),
             })?;
         info!("signed in with a device code");
-        Ok(tokens_from(&response, scope, &discovery.issuer, &resource))
+        Ok(tokens_from(&response, scope, &discovery.issuer, resource.as_deref()))
     }
 
     /// Says on stderr where to go and what to type; `BROWSER`, when set, gets the link that

@@ -89,6 +89,15 @@ impl Discovery {
     }
 }
 
+/// What `--token-endpoint` stands for: that endpoint and nothing else; the issuer is its origin.
+pub fn token_endpoint_only(endpoint: &str) -> Discovery {
+    let issuer =
+        Url::parse(endpoint).map(|u| u.origin().ascii_serialization()).unwrap_or_else(|_| endpoint.to_string());
+    let server = serde_json::from_value(serde_json::json!({ "token_endpoint": endpoint }))
+        .expect("a token endpoint is metadata");
+    Discovery { resource: None, issuer, server, default_endpoints: false }
+}
+
 /// Discovers the authorization server for `server_url` after a 401 with `challenge`.
 pub async fn discover(
     http: &reqwest::Client,

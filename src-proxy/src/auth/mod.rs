@@ -15,6 +15,7 @@ mod device;
 mod discovery;
 
 pub use browser::open as open_in_browser;
+pub use callback::Landing;
 pub use challenge::Challenge;
 pub use client_credentials::ClientKey;
 
@@ -123,6 +124,14 @@ pub struct AuthSettings {
     pub grant: Grant,
     /// Signs client assertions (`private_key_jwt`) for the client credentials grant.
     pub client_key: Option<ClientKey>,
+    /// Send RFC 8707 `resource` (off with `--disable-resource-parameter`).
+    pub send_resource: bool,
+    /// Extra parameters of the authorization URL (`--authorize-param`).
+    pub authorize_params: Vec<(String, String)>,
+    /// The callback's path and where the browser goes after it.
+    pub landing: Landing,
+    /// The token endpoint to use for `--client-credentials`, without discovery.
+    pub token_endpoint: Option<String>,
 }
 
 impl AuthSettings {
@@ -143,6 +152,10 @@ impl AuthSettings {
             network: config.network.clone(),
             grant: config.grant,
             client_key: config.client_key.clone(),
+            send_resource: config.send_resource,
+            authorize_params: config.authorize_params.clone(),
+            landing: Landing { path: config.callback_path.clone(), success_url: config.auth_success_url.clone() },
+            token_endpoint: config.token_endpoint.clone(),
         }
     }
 }
@@ -348,6 +361,9 @@ impl Auth {
 
     /// Discovery, stored or fresh: refresh needs the token endpoint without a new challenge.
     async fn discovery(&self, challenge: &Challenge) -> Result<Discovery, AuthError> {
+        if let Some(endpoint) = &self.settings.token_endpoint {
+            return Ok(discovery::token_endpoint_only(endpoint));
+        }
         let found =
             discovery::discover(&self.http, &self.settings.server_url, challenge, self.settings.allow_http).await?;
         let metadata = Metadata {
@@ -362,12 +378,18 @@ impl Auth {
 
     /// The `resource` parameter: `--resource`, else the metadata's resource exactly as written,
     /// else (a 2025-03-26 server) the server URL.
-    fn resource(&self, discovery: &Discovery) -> String {
-        self.settings
+    /// `None` with `--disable-resource-parameter`.
+    fn resource(&self, discovery: &Discovery) -> Option<String> {
+        if !self.settings.send_resource {
+            return None;
+        }
+        let resource = self
+            .settings
             .resource
             .clone()
             .or_else(|| discovery.resource.as_ref().map(|r| r.resource.clone()))
-            .unwrap_or_else(|| self.settings.server_url.as_str().to_string())
+            .unwrap_or_else(|| self.settings.server_url.as_str().to_string());
+        Some(resource)
     }
 
     /// The client for a browser sign-in: [`Self::token_client`] with the authorization
@@ -412,14 +434,18 @@ impl Auth {
             .or_else(|| self.settings.static_client_info.as_ref().and_then(|i| client::static_client(i).ok()))
             .ok_or_else(|| AuthError::Token("no client is registered for this authorization server".into()))?;
         let oauth = self.token_client(&discovery, &client)?;
-        let resource = stored.resource.clone().unwrap_or_else(|| self.resource(&discovery));
+        let resource =
+            stored.resource.clone().filter(|_| self.settings.send_resource).or_else(|| self.resource(&discovery));
         let spent = RefreshToken::new(refresh_token.clone());
-        let mut request = oauth.exchange_refresh_token(&spent).add_extra_param("resource", resource.clone());
+        let mut request = oauth.exchange_refresh_token(&spent);
+        if let Some(resource) = &resource {
+            request = request.add_extra_param("resource", resource.clone());
+        }
         if client::token_auth(&client, &discovery.server) == TokenAuth::Basic {
             request = request.add_extra_param("client_id", client.client_id.clone());
         }
         let response = request.request_async(&self.token_http).await.map_err(token_error)?;
-        let mut fresh = tokens_from(&response, stored.scope.clone(), &discovery.issuer, &resource);
+        let mut fresh = tokens_from(&response, stored.scope.clone(), &discovery.issuer, resource.as_deref());
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = Some(refresh_token);
         }
@@ -485,12 +511,15 @@ impl Auth {
         let oauth = self.browser_client(discovery, &client, &redirect_uri)?;
         let resource = self.resource(discovery);
         let (pkce_challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = oauth
-            .authorize_url(CsrfToken::new_random)
-            .set_pkce_challenge(pkce_challenge)
-            .add_extra_param("resource", resource.clone());
+        let mut request = oauth.authorize_url(CsrfToken::new_random).set_pkce_challenge(pkce_challenge);
+        if let Some(resource) = &resource {
+            request = request.add_extra_param("resource", resource.clone());
+        }
         if let Some(scope) = &scope {
             request = request.add_scope(Scope::new(scope.clone()));
+        }
+        for (name, value) in &self.settings.authorize_params {
+            request = request.add_extra_param(name.clone(), value.clone());
         }
         let (url, state) = request.url();
         let handed_off = self.show(&url)?;
@@ -513,17 +542,17 @@ impl Auth {
                 }))
             }
         };
-        let mut request = oauth
-            .exchange_code(AuthorizationCode::new(code))
-            .set_pkce_verifier(verifier)
-            .add_extra_param("resource", resource.clone());
+        let mut request = oauth.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(verifier);
+        if let Some(resource) = &resource {
+            request = request.add_extra_param("resource", resource.clone());
+        }
         if client::token_auth(&client, &discovery.server) == TokenAuth::Basic {
             // Basic authenticates the client; some servers still want its id in the form too.
             request = request.add_extra_param("client_id", client.client_id.clone());
         }
         let response = request.request_async(&self.token_http).await.map_err(token_error)?;
         info!("signed in");
-        Ok(tokens_from(&response, scope, &discovery.issuer, &resource))
+        Ok(tokens_from(&response, scope, &discovery.issuer, resource.as_deref()))
     }
 
     /// Shows the authorization page: through the tray app when it runs (returns true: the
@@ -616,13 +645,13 @@ impl Auth {
             .redirect_uris
             .iter()
             .filter_map(|u| Url::parse(u).ok())
-            .find(|u| u.path() == "/callback")
+            .find(|u| u.path() == self.settings.landing.path)
             .and_then(|u| u.port())
             .unwrap_or(0)
     }
 
     async fn bind(&self, host: &str, port: u16) -> Result<CallbackListener, AuthError> {
-        CallbackListener::bind(host, port)
+        CallbackListener::bind(host, port, &self.settings.landing)
             .await
             .map_err(|e| AuthError::Browser(format!("cannot listen for the sign-in callback on {host}:{port}: {e}")))
     }
@@ -634,13 +663,18 @@ impl Auth {
 pub fn fuzz_documents(data: &[u8]) {
     discovery::fuzz(data);
     if let Ok(response) = serde_json::from_slice::<oauth2::basic::BasicTokenResponse>(data) {
-        let _ = tokens_from(&response, None, "https://issuer.example", "https://example.com/mcp");
+        let _ = tokens_from(&response, None, "https://issuer.example", Some("https://example.com/mcp"));
     }
 }
 
 /// Stored form of a token response; `requested` is the scope asked for, used when the server
 /// does not say what it granted.
-fn tokens_from<R: TokenResponse>(response: &R, requested: Option<String>, issuer: &str, resource: &str) -> Tokens {
+fn tokens_from<R: TokenResponse>(
+    response: &R,
+    requested: Option<String>,
+    issuer: &str,
+    resource: Option<&str>,
+) -> Tokens {
     let granted = response.scopes().map(|scopes| scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
     Tokens {
         version: store::FORMAT_VERSION,
@@ -650,7 +684,7 @@ fn tokens_from<R: TokenResponse>(response: &R, requested: Option<String>, issuer
         expires_at: response.expires_in().map(|d| store::unix_now().saturating_add(d.as_secs())),
         scope: granted.or(requested),
         issuer: Some(issuer.to_string()),
-        resource: Some(resource.to_string()),
+        resource: resource.map(str::to_owned),
         extra: Map::new(),
     }
 }

@@ -54,6 +54,8 @@ pub struct Settings {
     pub mode: TransportMode,
     /// The server's folder, where what it speaks is remembered (none: probe every time).
     pub folder: Option<ServerDir>,
+    /// Ask for 2026-07-28 first (false with `--protocol legacy`: 2025 handshakes only).
+    pub probe_modern: bool,
 }
 
 /// The transports a server may turn out to speak.
@@ -97,13 +99,14 @@ pub struct Connection {
     /// What the server turned out to speak ([`Speaks`]).
     speaks: AtomicU8,
     folder: Option<ServerDir>,
+    probe_modern: bool,
     /// The write of `transport.json` under way, which [`Transport::close`] waits for.
     saving: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// Connects to `settings.endpoint`; nothing is sent until the first message.
 pub fn connect(settings: Settings) -> Connection {
-    let Settings { endpoint, sink, mode, folder } = settings;
+    let Settings { endpoint, sink, mode, folder, probe_modern } = settings;
     let speaks = if mode == TransportMode::SseOnly { Speaks::Legacy } else { Speaks::Streamable };
     Connection {
         mode,
@@ -113,6 +116,7 @@ pub fn connect(settings: Settings) -> Connection {
         legacy: LegacySse::new(endpoint, sink),
         speaks: AtomicU8::new(speaks as u8),
         folder,
+        probe_modern,
         saving: std::sync::Mutex::new(None),
     }
 }
@@ -149,7 +153,7 @@ impl Connection {
     /// Sends the client's `initialize`: to a modern server (answered from `server/discover`),
     /// else on the transport the mode picks, falling back as it allows.
     async fn initialize(&self, message: &ClientMessage) -> Sent {
-        let may_probe = matches!(self.mode, TransportMode::HttpFirst | TransportMode::HttpOnly);
+        let may_probe = self.probe_modern && matches!(self.mode, TransportMode::HttpFirst | TransportMode::HttpOnly);
         let known = self.folder.as_ref().and_then(ServerDir::known_transport).map(|k| k.transport);
         let known_older = known.as_deref().is_some_and(|k| k != Speaks::Modern.name());
         if may_probe && !known_older {
@@ -188,7 +192,7 @@ impl Connection {
     /// its revision from then on); an older one gets the answer a 2025-era server gives, method
     /// not found, so a dual-era client falls back to `initialize`, which is bridged as usual.
     async fn discover(&self, message: &ClientMessage) -> Sent {
-        let may_probe = matches!(self.mode, TransportMode::HttpFirst | TransportMode::HttpOnly);
+        let may_probe = self.probe_modern && matches!(self.mode, TransportMode::HttpFirst | TransportMode::HttpOnly);
         if may_probe {
             match self.modern.probe(message).await {
                 Ok(Probe::Modern) => {

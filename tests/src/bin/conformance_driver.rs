@@ -14,7 +14,8 @@
 //! For the auth scenarios it configures the sidecar as a user would: `BROWSER` is a script that
 //! follows the authorization redirects, a Client ID Metadata Document URL is offered, and the
 //! pre-registered client of `MCP_CONFORMANCE_CONTEXT` (when the scenario gives one) is passed as
-//! `--static-oauth-client-info`.
+//! `--static-oauth-client-info`. The client credentials scenarios get `--client-credentials`, and
+//! the context's private key (written to a file) as `--client-private-key`.
 
 use mcp_remote_tests::peers::peers_dir;
 use mcp_remote_tests::sidecar::{tool_text, Launch, Sidecar};
@@ -75,6 +76,19 @@ fn launch(url: &str) -> Launch {
             info["client_secret"] = secret.clone();
         }
         launch = launch.arg("--static-oauth-client-info").arg(info.to_string());
+    }
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    if scenario.starts_with("auth/client-credentials") {
+        launch = launch.arg("--client-credentials");
+    }
+    if let Some(pem) = context.get("private_key_pem").and_then(Value::as_str) {
+        // The key is the scenario's own, made for this run.
+        let path = std::env::temp_dir().join(format!("mcp-remote-conformance-key-{}.pem", std::process::id()));
+        std::fs::write(&path, pem).expect("write the scenario's key");
+        launch = launch.arg("--client-private-key").arg(path.to_string_lossy().into_owned());
+        if let Some(algorithm) = context.get("signing_algorithm").and_then(Value::as_str) {
+            launch = launch.arg("--client-key-algorithm").arg(algorithm);
+        }
     }
     launch
 }
