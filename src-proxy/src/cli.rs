@@ -273,8 +273,19 @@ struct ImportArgs {
 }
 
 impl Invocation {
-    /// Parses `args` (program name first): a command word, else the proxy's command line.
-    pub fn from_args(args: Vec<std::ffi::OsString>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, CliError> {
+    /// Parses `args` (program name first): a command word, else the proxy's command line. An
+    /// npx prefix (`-y mcp-remote@latest`, left from a Claude Desktop entry written for the npm
+    /// proxy whose `command` was swapped for this binary) is skipped.
+    pub fn from_args(
+        mut args: Vec<std::ffi::OsString>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, CliError> {
+        let npx_prefix = args
+            .iter()
+            .skip(1)
+            .take_while(|a| a.to_str().is_some_and(|a| matches!(a, "-y" | "--yes") || is_npm_package(a)))
+            .count();
+        args.drain(1..1 + npx_prefix);
         let command = args.get(1).and_then(|a| a.to_str()).filter(|a| COMMANDS.contains(a)).map(str::to_owned);
         let Some(command) = command else {
             return Ok(Self::Proxy(Config::from_args(args, env)?));
@@ -308,6 +319,11 @@ impl Invocation {
             }
         }
     }
+}
+
+/// `mcp-remote`, `mcp-remote@latest`, `mcp-remote@0.1.29`: the npm package an npx line names.
+fn is_npm_package(arg: &str) -> bool {
+    arg == "mcp-remote" || arg.strip_prefix("mcp-remote@").is_some_and(|v| !v.is_empty() && !v.contains('/'))
 }
 
 /// `--config-dir`, else `MCP_REMOTE_CONFIG_DIR`, else the OS config directory.
@@ -825,6 +841,103 @@ mod tests {
         assert_eq!(c.config_dir, PathBuf::from("/tmp/x"));
         assert!(c.headers.is_empty());
         assert_eq!(c.transport, crate::transport::TransportMode::HttpFirst);
+    }
+
+    fn invocation(args: &[&str], env: &[(&str, &str)]) -> Result<Invocation, CliError> {
+        let argv = std::iter::once("mcp-remote").chain(args.iter().copied()).map(Into::into).collect();
+        Invocation::from_args(argv, &env_of(env))
+    }
+
+    #[test]
+    fn an_npm_proxy_command_line_is_taken_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let header_file = dir.path().join("headers");
+        std::fs::write(&header_file, "# team key\nX-Team: ${TEAM}\n\nX-Other:2\n").unwrap();
+        let Ok(Invocation::Proxy(c)) = invocation(
+            &[
+                "-y",
+                "mcp-remote@latest",
+                "https://example.com/mcp",
+                "9696",
+                "--header",
+                "Authorization:${AUTH_HEADER}",
+                "--header-file",
+                header_file.to_str().unwrap(),
+                "--transport",
+                "http-first",
+                "--ignore-tool",
+                "delete*",
+                "--auth-timeout",
+                "60",
+                "--authorize-param",
+                "prompt=consent",
+                "--protocol",
+                "legacy",
+                "--callback-path",
+                "/oauth/callback",
+                "--connect-timeout",
+                "2.5",
+                "--ping-interval",
+                "15",
+                "--ipv4",
+                "--enable-proxy",
+                "--disable-cookies",
+                "--disable-resource-parameter",
+                "--headers-timeout",
+                "0",
+                "--silent",
+            ],
+            &[("AUTH_HEADER", "Bearer t"), ("TEAM", "blue"), ("MCP_REMOTE_CONFIG_DIR", "/x")],
+        ) else {
+            panic!("not the proxy")
+        };
+        assert_eq!(c.server_url_arg, "https://example.com/mcp");
+        assert_eq!(c.callback_port, 9696);
+        assert_eq!(c.headers["authorization"], "Bearer t");
+        assert_eq!(c.headers["x-team"], "blue");
+        assert_eq!(c.headers["x-other"], "2");
+        assert_eq!(c.ignore_tools, ["delete*"]);
+        assert_eq!(c.auth_timeout, Duration::from_secs(60));
+        assert_eq!(c.authorize_params, [("prompt".to_string(), "consent".to_string())]);
+        assert!(!c.probe_modern && !c.send_resource && c.network.ipv4_only);
+        assert_eq!(c.callback_path, "/oauth/callback");
+        assert_eq!(c.network.connect_timeout, Duration::from_millis(2500));
+        assert_eq!(c.keep_alive, Some(Duration::from_secs(15)));
+        assert_eq!(c.log_level, LogLevel::Error);
+    }
+
+    #[test]
+    fn npm_flags_that_cannot_mean_the_same_are_refused_clearly() {
+        for (args, needle) in [
+            (vec!["https://e.com", "--use-id-token"], "--use-id-token"),
+            (vec!["https://e.com", "--authorize-param", "state=x"], "sets this parameter itself"),
+            (vec!["https://e.com", "--authorize-param", "novalue"], "key=value"),
+            (vec!["https://e.com", "--callback-path", "cb"], "--callback-path"),
+            (vec!["https://e.com", "--protocol", "2027"], "--protocol"),
+            (vec!["https://e.com", "--token-endpoint", "https://as/t"], "--client-credentials"),
+            (vec!["https://e.com", "--auth-success-url", "https://done.example/?x=1"], "no query"),
+            (vec!["https://e.com", "--connect-timeout", "soon"], "seconds"),
+        ] {
+            let e = invocation(&args, &[]).unwrap_err().to_string();
+            assert!(e.contains(needle), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn command_words_pick_the_command() {
+        let env = [("MCP_REMOTE_CONFIG_DIR", "/cfg")];
+        assert!(matches!(invocation(&["status", "--json"], &env), Ok(Invocation::Status { json: true, .. })));
+        assert!(
+            matches!(invocation(&["login", "https://e.com/mcp", "--device-code"], &env), Ok(Invocation::Login(c)) if c.grant == crate::auth::Grant::DeviceCode)
+        );
+        assert!(matches!(invocation(&["logout", "https://e.com/mcp"], &env), Ok(Invocation::Logout(_))));
+        let Ok(Invocation::Client { call: Some(call), .. }) =
+            invocation(&["client", "https://e.com/mcp", "--call", "echo", "--args", r#"{"message":"hi"}"#], &env)
+        else {
+            panic!("client with a call")
+        };
+        assert_eq!((call.name.as_str(), &call.arguments["message"]), ("echo", &serde_json::json!("hi")));
+        assert!(matches!(invocation(&["import-npm", "--from", "/old"], &env), Ok(Invocation::ImportNpm { .. })));
     }
 
     #[test]

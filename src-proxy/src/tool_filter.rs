@@ -1,6 +1,7 @@
 //! Which of the server's tools the client may see and call (`--ignore-tool`, `--allow-tool`).
 //!
-//! Patterns are globs (`*` any run of characters, `?` one), matched against the whole tool name.
+//! Patterns are globs (`*` any run of characters, `?` one), matched against the whole tool name
+//! without regard to case, as the npm proxy's `--ignore-tool` does.
 //! A tool is offered when it matches an `--allow-tool` pattern (or none is given) and no
 //! `--ignore-tool` pattern. The proxy notes the id of each `tools/list` request it forwards; the
 //! response to that id has the hidden tools taken out of `result.tools` (the only messages this
@@ -30,7 +31,7 @@ impl ToolFilter {
         if ignore.is_empty() && allow.is_empty() {
             return None;
         }
-        let globs = |patterns: &[String]| patterns.iter().map(|p| WildMatch::new(p)).collect();
+        let globs = |patterns: &[String]| patterns.iter().map(|p| WildMatch::new_case_insensitive(p)).collect();
         Some(Self { ignore: globs(ignore), allow: globs(allow), lists: Mutex::new(HashSet::new()) })
     }
 
@@ -117,7 +118,7 @@ mod tests {
     fn globs_match_whole_names_and_ignore_beats_allow() {
         let f = filter(&["delete*", "*_admin"], &[]);
         assert!(f.permits("echo") && f.permits("undelete"));
-        assert!(!f.permits("delete") && !f.permits("deleteAll") && !f.permits("user_admin"));
+        assert!(!f.permits("delete") && !f.permits("deleteAll") && !f.permits("user_admin") && !f.permits("DELETE_x"));
         let f = filter(&["get_secret"], &["get_*", "echo"]);
         assert!(f.permits("get_user") && f.permits("echo"));
         assert!(!f.permits("get_secret") && !f.permits("add"));

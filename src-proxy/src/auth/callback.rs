@@ -224,7 +224,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_denial_with_the_right_state_ends_the_wait() {
-        let listener = CallbackListener::bind("localhost", 0).await.unwrap();
+        let listener = CallbackListener::bind("localhost", 0, &Landing::default()).await.unwrap();
         let uri = listener.redirect_uri().to_string();
         assert!(uri.starts_with("http://localhost:"));
         let waiting = tokio::spawn(listener.wait("s"));
@@ -233,6 +233,23 @@ mod tests {
             waiting.await.unwrap().unwrap(),
             Callback::Denied { error: "access_denied".into(), description: Some("no".into()) }
         );
+    }
+
+    #[tokio::test]
+    async fn a_custom_path_is_served_and_success_redirects_to_the_given_page() {
+        let landing =
+            Landing { path: "/oauth/callback".into(), success_url: Some("https://docs.example/signed-in".into()) };
+        let listener = CallbackListener::bind("127.0.0.1", 0, &landing).await.unwrap();
+        let uri = listener.redirect_uri().to_string();
+        assert!(uri.ends_with("/oauth/callback"), "{uri}");
+        let waiting = tokio::spawn(listener.wait("s"));
+        assert!(get(&uri, "/callback?code=c&state=s").await.starts_with("HTTP/1.1 404"));
+        let answer = get(&uri, "/oauth/callback?code=c&state=s").await;
+        assert!(
+            answer.starts_with("HTTP/1.1 303") && answer.contains("Location: https://docs.example/signed-in"),
+            "{answer}"
+        );
+        assert_eq!(waiting.await.unwrap().unwrap(), Callback::Code { code: "c".into(), iss: None });
     }
 
     #[tokio::test]
