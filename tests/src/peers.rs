@@ -108,6 +108,16 @@ impl PeerServer {
         self.output.lock().expect("poisoned").iter().filter(|l| l.contains(needle)).cloned().collect()
     }
 
+    /// oidc-provider with the device authorization grant (RFC 8628) in front of an MCP server of
+    /// the TypeScript SDK (`tests/peers/device_auth_server.mjs`); `flags` such as `--interval 1`.
+    /// Events (never codes or tokens) are appended to `log` as JSON lines.
+    pub async fn device_auth(log: &std::path::Path, flags: &[&str]) -> Self {
+        let port = free_port();
+        let mut command = Command::new(node22());
+        command.arg(peers_dir().join("device_auth_server.mjs")).arg(port.to_string()).arg("--log").arg(log).args(flags);
+        Self::spawn(command, port, "\"mcp\":\"http").await
+    }
+
     /// mitmproxy (a TLS-inspecting proxy, `tests/peers/tls_inspector.py`) on loopback with a CA
     /// of its own made in `confdir` (clients trust `confdir/mitmproxy-ca-cert.pem`); `args` pick
     /// the mode. Its `url` is `http://127.0.0.1:PORT`, the proxy's own address.

@@ -76,16 +76,16 @@ impl Auth {
             "mcp-remote: to sign in, open {uri} on any device and enter the code {code} (valid for {minutes} min)"
         );
         let complete = details.verification_uri_complete().map(|u| u.secret().clone());
-        if let Some(complete) = &complete {
-            eprintln!("mcp-remote: or open {complete}");
-        }
         if let super::Opener::System { browser: Some(program) } = &self.settings.opener {
+            // It prints the link it opens.
             let link = complete.unwrap_or_else(|| uri.to_string());
             if let Ok(link) = reqwest::Url::parse(&link) {
                 if let Err(error) = browser::open(&link, Some(program)) {
                     info!(%error, "BROWSER could not open the verification link");
                 }
             }
+        } else if let Some(complete) = &complete {
+            eprintln!("mcp-remote: or open {complete}");
         }
     }
 
