@@ -217,10 +217,12 @@ pub enum Invocation {
         config_dir: PathBuf,
         json: bool,
     },
-    /// `import-npm [--from DIR]`: copy the npm proxy's sign-ins into our store.
+    /// `import-npm [URL…] [--from DIR] [--claude-config FILE]`: copy the npm proxy's sign-ins here.
     ImportNpm {
         config_dir: PathBuf,
         from: Option<PathBuf>,
+        urls: Vec<String>,
+        claude_config: Option<PathBuf>,
     },
 }
 
@@ -264,6 +266,12 @@ struct StatusArgs {
 #[command(name = "mcp-remote import-npm", version, max_term_width = 100)]
 /// Copies the sign-ins of the npm mcp-remote (~/.mcp-auth) into this store, so no one signs in again.
 struct ImportArgs {
+    /// Servers to import (default: every npm mcp-remote entry of Claude Desktop's config)
+    #[arg(value_name = "SERVER_URL")]
+    urls: Vec<String>,
+    /// Claude Desktop's config file to read the entries from [default: the OS's location]
+    #[arg(long, value_name = "FILE")]
+    claude_config: Option<PathBuf>,
     /// The npm proxy's folder [default: $MCP_REMOTE_CONFIG_DIR of npm, else ~/.mcp-auth]
     #[arg(long, value_name = "PATH")]
     from: Option<PathBuf>,
@@ -315,7 +323,12 @@ impl Invocation {
             }
             _ => {
                 let parsed = ImportArgs::try_parse_from(rest)?;
-                Ok(Self::ImportNpm { config_dir: config_dir_of(parsed.config_dir, env)?, from: parsed.from })
+                Ok(Self::ImportNpm {
+                    config_dir: config_dir_of(parsed.config_dir, env)?,
+                    from: parsed.from,
+                    urls: parsed.urls,
+                    claude_config: parsed.claude_config,
+                })
             }
         }
     }

@@ -48,7 +48,9 @@ fn main() -> ExitCode {
             Invocation::Logout(config) => commands::logout(&config),
             Invocation::Client { config, call } => commands::client(config, call).await,
             Invocation::Status { config_dir, json } => commands::status(&config_dir, json),
-            Invocation::ImportNpm { config_dir, from } => commands::import_npm(&config_dir, from.as_deref(), &env),
+            Invocation::ImportNpm { config_dir, from, urls, claude_config } => {
+                commands::import_npm(&config_dir, from.as_deref(), &urls, claude_config.as_deref())
+            }
         }
     });
     // A blocking stdin read may still be parked in the runtime's pool; do not wait for it.
