@@ -39,7 +39,13 @@ pub const BROWSER_ENV: &str = "BROWSER";
 
 /// Connects a stdio MCP client (Claude Desktop) to a remote Streamable HTTP MCP server.
 #[derive(Debug, Parser)]
-#[command(name = "mcp-remote", version, about, max_term_width = 100)]
+#[command(
+    name = "mcp-remote",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = "Commands (each with its own --help):\n  mcp-remote login <SERVER_URL> [flags]    sign in now\n  mcp-remote logout <SERVER_URL> [flags]   forget the server's tokens\n  mcp-remote client <SERVER_URL> [flags]   connect, list tools, --call one\n  mcp-remote status [--json]               every stored server's sign-in\n  mcp-remote import-npm [SERVER_URL...]    bring over the npm mcp-remote's sign-ins"
+)]
 pub struct Args {
     /// URL of the remote MCP endpoint (https:// unless --allow-http)
     #[arg(value_name = "SERVER_URL")]
