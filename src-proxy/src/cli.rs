@@ -638,17 +638,28 @@ impl Config {
     }
 }
 
-/// The network settings: `--ca-file` (else `SSL_CERT_FILE`) read now, the proxy from the environment.
+/// The network settings: `--ca-file` (else `SSL_CERT_FILE`) read now, the proxy from the
+/// environment. A `--ca-file` that cannot be used is an error; an inherited `SSL_CERT_FILE` that
+/// cannot be used is recorded in [`Network::unusable_ca_env`] and skipped.
 fn resolve_network(
     ca_files: &[PathBuf],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<crate::network::Network, CliError> {
     use crate::network::{read_ca_file, Network, ProxySettings, CA_FILE_ENV};
     let mut network = Network::default();
-    let from_env: Vec<PathBuf> = env(CA_FILE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from).into_iter().collect();
-    let (files, flag) = if ca_files.is_empty() { (from_env.as_slice(), CA_FILE_ENV) } else { (ca_files, "--ca-file") };
-    for file in files {
-        let roots = read_ca_file(file, flag).map_err(|e| CliError::invalid(e.to_string()))?;
+    if ca_files.is_empty() {
+        if let Some(file) = env(CA_FILE_ENV).filter(|v| !v.is_empty()).map(PathBuf::from) {
+            match read_ca_file(&file, CA_FILE_ENV) {
+                Ok(roots) => {
+                    network.extra_roots.extend(roots);
+                    network.ca_files.push(file);
+                }
+                Err(error) => network.unusable_ca_env = Some(error.to_string()),
+            }
+        }
+    }
+    for file in ca_files {
+        let roots = read_ca_file(file, "--ca-file").map_err(|e| CliError::invalid(e.to_string()))?;
         network.extra_roots.extend(roots);
         network.ca_files.push(file.clone());
     }
@@ -860,6 +871,17 @@ mod tests {
         assert_eq!(c.config_dir, PathBuf::from("/tmp/x"));
         assert!(c.headers.is_empty());
         assert_eq!(c.transport, crate::transport::TransportMode::HttpFirst);
+    }
+
+    #[test]
+    fn a_stale_ssl_cert_file_is_skipped_but_a_bad_ca_file_is_refused() {
+        let stale = [("MCP_REMOTE_CONFIG_DIR", "/tmp/x"), ("SSL_CERT_FILE", "${SSL_CERT_FILE}")];
+        let c = parse(&["https://example.com/mcp"], &stale).unwrap();
+        assert!(c.network.ca_files.is_empty());
+        let why = c.network.unusable_ca_env.expect("the stale variable is reported");
+        assert!(why.starts_with("SSL_CERT_FILE") && why.contains("${SSL_CERT_FILE}"), "{why}");
+        let refused = parse(&["https://example.com/mcp", "--ca-file", "/nonexistent/ca.pem"], &stale).unwrap_err();
+        assert!(refused.to_string().starts_with("--ca-file"), "{refused}");
     }
 
     fn invocation(args: &[&str], env: &[(&str, &str)]) -> Result<Invocation, CliError> {

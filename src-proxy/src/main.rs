@@ -28,6 +28,15 @@ fn main() -> ExitCode {
         Invocation::Status { .. } | Invocation::ImportNpm { .. } => LogLevel::Error,
     };
     mcp_remote::logging::init(log_level);
+    if let Invocation::Proxy(config)
+    | Invocation::Login(config)
+    | Invocation::Logout(config)
+    | Invocation::Client { config, .. } = &invocation
+    {
+        if let Some(why) = &config.network.unusable_ca_env {
+            tracing::warn!("{why}; ignoring it and trusting the OS certificate store only");
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

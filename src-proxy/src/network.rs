@@ -33,6 +33,9 @@ pub struct Network {
     pub body_timeout: Option<Duration>,
     /// Connect over IPv4 only (`--ipv4`).
     pub ipv4_only: bool,
+    /// Why an inherited `SSL_CERT_FILE` was left unused (missing or no certificates): a stale
+    /// variable from another tool must not stop the proxy, so it is reported and skipped.
+    pub unusable_ca_env: Option<String>,
 }
 
 impl Default for Network {
@@ -44,6 +47,7 @@ impl Default for Network {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             body_timeout: None,
             ipv4_only: false,
+            unusable_ca_env: None,
         }
     }
 }
