@@ -6,6 +6,7 @@
 
 use mcp_remote_tests::peers::{everything_call_in_flight, free_port, python_sdk_client_with, PeerServer};
 use mcp_remote_tests::sidecar::{Launch, Sidecar};
+use mcp_remote_tests::slow_accept_sse::SlowAcceptSse;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,6 +70,24 @@ async fn a_stream_lost_mid_call_answers_the_call_and_a_new_stream_serves_the_nex
     let _server = PeerServer::everything_sse(port).await;
     assert_eq!(sidecar.call_tool("echo", json!({ "message": "back" })).await, "Echo: back");
     assert!(sidecar.violations().is_empty(), "{:?}", sidecar.violations());
+    assert!(sidecar.close().await.success());
+}
+
+/// A call answered on the event stream before its POST's 202 is back (our own server holds the
+/// 202; real ones do so only by chance): the client's next messages still go to the stream's
+/// endpoint. Before, HTTP+SSE was chosen only when the initialize POST returned, and what the
+/// client sent in between went to Streamable HTTP and was refused (405); the Python SDK's server
+/// showed it under Wine one run in two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_before_the_initialize_post_returns_go_to_the_stream_endpoint() {
+    let server = SlowAcceptSse::start().await;
+    let mut sidecar = Sidecar::spawn(&server.url);
+    sidecar.initialize().await;
+    assert_eq!(sidecar.call_tool("echo", json!({ "message": "here" })).await, "here");
+    let requests = server.requests();
+    let opened = requests.iter().position(|r| r == "GET /sse").expect("no event stream was opened");
+    assert!(!requests[opened..].contains(&"POST /sse".to_string()), "{requests:?}");
+    assert!(requests.contains(&"POST /messages tools/call".to_string()), "{requests:?}");
     assert!(sidecar.close().await.success());
 }
 

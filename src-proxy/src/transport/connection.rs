@@ -123,11 +123,11 @@ pub fn connect(settings: Settings) -> Connection {
 
 impl Connection {
     fn speaks(&self) -> Speaks {
-        Speaks::from_u8(self.speaks.load(Ordering::Relaxed))
+        Speaks::from_u8(self.speaks.load(Ordering::Acquire))
     }
 
     fn found(&self, speaks: Speaks) {
-        self.speaks.store(speaks as u8, Ordering::Relaxed);
+        self.speaks.store(speaks as u8, Ordering::Release);
         let Some(folder) = &self.folder else {
             return;
         };
@@ -247,7 +247,12 @@ impl Connection {
         }
     }
 
+    /// Sends `initialize` on one of the older transports, which from then on carries the client's
+    /// other messages too: the answer may reach the client (on an event stream) before this
+    /// returns, and what the client sends next must not go to the transport not being tried.
     async fn send_on(&self, legacy: bool, message: &ClientMessage) -> Sent {
+        let trying = if legacy { Speaks::Legacy } else { Speaks::Streamable };
+        self.speaks.store(trying as u8, Ordering::Release);
         if legacy {
             self.legacy.send(message).await
         } else {
