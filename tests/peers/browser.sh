@@ -7,8 +7,13 @@
 # With BROWSER_PRECONNECT set to a Python, it first does what real browsers do: opens a
 # speculative connection to the callback listener (the authorization URL's redirect_uri) and
 # holds it open for a minute without sending a byte; the redirect is followed once it is open.
+# With BROWSER_IGNORE_FIRST set, the first invocation ($BROWSER_LOG's first line) opens nothing, as
+# when a user walks away from the first tab.
 if [ -n "${BROWSER_LOG:-}" ]; then
   echo "opened" >> "$BROWSER_LOG"
+  if [ -n "${BROWSER_IGNORE_FIRST:-}" ] && [ "$(wc -l < "$BROWSER_LOG")" -eq 1 ]; then
+    exit 0
+  fi
 fi
 if [ -n "${BROWSER_PRECONNECT:-}" ]; then
   held=$(mktemp -u)

@@ -45,6 +45,43 @@ pub fn binary_path() -> PathBuf {
     }
 }
 
+/// True when the sidecar under test is the Windows build, run under Wine by `scripts/wine-sidecar`
+/// (`MCP_REMOTE_BIN_OS=windows` says so). A test then checks what Windows has in place of a Unix
+/// behaviour: no file modes (the profile folder's ACL guards the store), Ctrl-C for SIGTERM, and
+/// byte-range locks for flock(2).
+pub fn sidecar_is_windows() -> bool {
+    std::env::var_os("MCP_REMOTE_BIN_OS").is_some_and(|os| os == "windows")
+}
+
+/// The tray app's lock on a config dir, held by the test as the tray app would hold it.
+pub enum TrayPart {
+    Native(mcp_remote::store::TrayLock),
+    /// Wine's LockFileEx is a POSIX record lock on the Unix side, which the flock(2) lock Linux's
+    /// std takes does not conflict with: for the Windows build a helper holds a POSIX lock.
+    Posix(Child),
+}
+
+/// Holds the tray lock of `store` until dropped, so sidecars hand their sign-ins to "the tray".
+pub async fn play_the_tray(store: &mcp_remote::store::Store) -> TrayPart {
+    if !sidecar_is_windows() {
+        return TrayPart::Native(store.hold_tray_lock().unwrap().expect("the tray lock is free"));
+    }
+    std::fs::create_dir_all(store.root()).unwrap();
+    let helper = crate::peers::peers_dir().parent().unwrap().join("wine/hold_posix_lock.py");
+    let mut child = Command::new(crate::peers::python())
+        .arg(helper)
+        .arg(store.root().join("tray.lock"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn hold_posix_lock.py");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let held = tokio::time::timeout(WAIT, lines.next_line()).await.expect("hold_posix_lock.py took too long");
+    assert_eq!(held.unwrap().as_deref(), Some("held"), "hold_posix_lock.py did not take the lock");
+    TrayPart::Posix(child)
+}
+
 /// How the client answers a server-to-client request: `Ok(result)` or `Err((code, message))`.
 pub type Handler = Arc<dyn Fn(&str, &Value) -> Result<Value, (i64, String)> + Send + Sync>;
 

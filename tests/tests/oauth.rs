@@ -4,7 +4,7 @@
 
 use mcp_remote::store::{ServerKey, Store};
 use mcp_remote_tests::peers::{count_events, OAuthScene, PeerServer};
-use mcp_remote_tests::sidecar::{fresh_config_dir, Sidecar};
+use mcp_remote_tests::sidecar::{fresh_config_dir, play_the_tray, sidecar_is_windows, Sidecar, WAIT};
 use serde_json::json;
 use std::path::Path;
 
@@ -20,8 +20,9 @@ async fn signs_in_once_refreshes_with_rotation_and_keeps_serving() {
     let first = dir.tokens().unwrap().expect("tokens.json after sign-in");
     assert!(first.refresh_token.is_some() && first.expires_at.is_some());
     assert_eq!(first.resource.as_deref(), Some(scene.server.url.as_str()));
+    // Unix modes; on Windows the store lives in the user's own profile, which its ACL guards.
     #[cfg(unix)]
-    {
+    if !sidecar_is_windows() {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(dir.path()), 0o700);
@@ -100,6 +101,59 @@ async fn five_sidecars_started_together_sign_in_once() {
     }
 }
 
+/// Five sidecars wait on one sign-in, and the one signing in is killed with SIGKILL before its
+/// user finishes. Its lock dies with it; one of the other four signs in for all of them, with the
+/// client the dead one registered.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_signing_sidecar_of_five_is_killed_another_signs_in_for_the_rest() {
+    let scene = OAuthScene::start().await;
+    // The first tab is never finished: the sidecar that opened it stays mid-sign-in.
+    let mut sidecars: Vec<Sidecar> =
+        (0..5).map(|_| Sidecar::spawn_with(scene.launch().env("BROWSER_IGNORE_FIRST", "1"))).collect();
+    let mut inits: Vec<_> = sidecars.iter().map(Sidecar::send_initialize).collect();
+    let signing = tokio::time::timeout(WAIT, async {
+        loop {
+            let opened: Vec<usize> =
+                (0..sidecars.len()).filter(|&i| sidecars[i].stderr().contains("to sign in, open this URL")).collect();
+            if !opened.is_empty() {
+                return opened;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("no sidecar opened the sign-in page");
+    assert_eq!(signing.len(), 1, "more than one sidecar was signing in: {signing:?}");
+    // The tab is open (the browser ran), and the sidecar waits for its redirect. (Under Wine a
+    // process killed while it starts a Unix program can leave its lock held in wineserver.)
+    tokio::time::timeout(WAIT, async {
+        while scene.browser_opened() == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the browser was not started");
+    let mut killed = sidecars.remove(signing[0]);
+    drop(inits.remove(signing[0]));
+    killed.signal("KILL");
+    killed.wait_exit().await;
+
+    for (sidecar, init) in sidecars.iter().zip(inits) {
+        let answer = sidecar.wait_response(init, "initialize").await;
+        assert!(answer.get("result").is_some(), "{answer}");
+    }
+    for (i, sidecar) in sidecars.iter().enumerate() {
+        assert_eq!(sidecar.call_tool("echo", json!({ "message": format!("{i}") })).await, format!("{i}"));
+    }
+    assert_eq!(scene.browser_opened(), 2, "one tab for the killed sidecar, one for the rest");
+    assert_eq!(scene.events("authorize"), 1);
+    assert_eq!(scene.events("register"), 1, "the dead sidecar's registration was not reused");
+    for mut sidecar in sidecars {
+        assert!(sidecar.close().await.success());
+    }
+}
+
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_killed_mid_write_never_leaves_an_unreadable_token_file() {
@@ -173,7 +227,7 @@ async fn while_the_tray_runs_a_sidecar_hands_its_sign_in_over() {
     let scene = OAuthScene::start().await;
     // This test plays the tray app: it holds the tray lock and watches for the published sign-in.
     let store = Store::new(&scene.config);
-    let _tray = store.hold_tray_lock().unwrap().expect("tray lock");
+    let _tray = play_the_tray(&store).await;
     let sidecar = Sidecar::spawn_with(scene.launch());
     let init = sidecar.send_initialize();
     let dir = store.server(&ServerKey::new(&scene.server.url, None));
@@ -187,7 +241,10 @@ async fn while_the_tray_runs_a_sidecar_hands_its_sign_in_over() {
     })
     .await
     .expect("no sign-in was published for the tray");
-    assert_eq!(pending.pid, sidecar.pid());
+    if !sidecar_is_windows() {
+        // Under Wine the process reports its Windows pid, which has no Unix counterpart.
+        assert_eq!(pending.pid, sidecar.pid());
+    }
     assert_eq!(scene.browser_opened(), 0, "the sidecar opened a browser although the tray runs");
     // One click in the tray: the page opens, and the redirect reaches the waiting sidecar.
     let status = tokio::process::Command::new(mcp_remote_tests::peers::peers_dir().join("browser.sh"))

@@ -2,7 +2,7 @@
 //! stateful, stateless and JSON-response modes.
 
 use mcp_remote_tests::rmcp_server::{self, Mode};
-use mcp_remote_tests::sidecar::{Launch, Sidecar, PROTOCOL_VERSION};
+use mcp_remote_tests::sidecar::{sidecar_is_windows, Launch, Sidecar, PROTOCOL_VERSION};
 use serde_json::{json, Value};
 
 fn tool_names(response: &Value) -> Vec<String> {
@@ -185,13 +185,14 @@ async fn stdin_eof_deletes_the_session_and_exits_zero() {
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_deletes_the_session_and_exits_zero() {
+async fn a_stop_signal_deletes_the_session_and_exits_zero() {
     let server = rmcp_server::start(Mode::Stateful).await;
     let mut sidecar = Sidecar::spawn(&server.url);
     sidecar.initialize().await;
     let _slow = sidecar.send_request(json!(99), "tools/call", json!({ "name": "slow", "arguments": { "ms": 60000 } }));
     assert_eq!(sidecar.call_tool("echo", json!({ "message": "x" })).await, "x");
-    sidecar.signal("TERM");
+    // SIGTERM, or on Windows Ctrl-C (under Wine SIGINT arrives as Ctrl-C; SIGTERM kills outright).
+    sidecar.signal(if sidecar_is_windows() { "INT" } else { "TERM" });
     assert!(sidecar.wait_exit().await.success());
     assert!(server.seen().iter().any(|r| r.method == "DELETE"), "no DELETE was sent");
     assert!(server.session_ids().await.is_empty());
@@ -237,7 +238,10 @@ async fn large_results_arrive_whole_without_growing_the_proxy() {
             assert!(text.bytes().all(|b| b == b'x'), "{mode:?}");
         }
         let grown = peak_rss(sidecar.pid()).saturating_sub(before);
-        assert!(grown < (LARGE / 4) as u64, "{mode:?}: peak memory grew by {grown} bytes for a {LARGE}-byte result");
+        // Under Wine the process's peak also counts Wine's own pages first touched by the spool
+        // (seen: up to 4.3 MB); holding the result would still show as 12 MB or more.
+        let bound = if sidecar_is_windows() { LARGE / 2 } else { LARGE / 4 };
+        assert!(grown < bound as u64, "{mode:?}: peak memory grew by {grown} bytes for a {LARGE}-byte result");
         assert_eq!(sidecar.call_tool("echo", json!({ "message": "after" })).await, "after");
         assert!(sidecar.violations().is_empty(), "{:?}", sidecar.violations());
         assert!(sidecar.close().await.success());
