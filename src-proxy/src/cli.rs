@@ -325,12 +325,12 @@ impl Invocation {
             }
             "status" => {
                 let parsed = StatusArgs::try_parse_from(rest)?;
-                Ok(Self::Status { config_dir: config_dir_of(parsed.config_dir, env)?, json: parsed.json })
+                Ok(Self::Status { config_dir: config_dir_from(parsed.config_dir, env)?, json: parsed.json })
             }
             _ => {
                 let parsed = ImportArgs::try_parse_from(rest)?;
                 Ok(Self::ImportNpm {
-                    config_dir: config_dir_of(parsed.config_dir, env)?,
+                    config_dir: config_dir_from(parsed.config_dir, env)?,
                     from: parsed.from,
                     urls: parsed.urls,
                     claude_config: parsed.claude_config,
@@ -346,7 +346,9 @@ fn is_npm_package(arg: &str) -> bool {
 }
 
 /// `--config-dir`, else `MCP_REMOTE_CONFIG_DIR`, else the OS config directory.
-fn config_dir_of(flag: Option<PathBuf>, env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, CliError> {
+/// The config-dir rule the sidecar and the tray app share: `--config-dir`, else
+/// `MCP_REMOTE_CONFIG_DIR`, else [`default_config_dir`]; an error when none gives one.
+pub fn config_dir_from(flag: Option<PathBuf>, env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, CliError> {
     flag.or_else(|| env(CONFIG_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from))
         .or_else(default_config_dir)
         .ok_or_else(|| CliError::invalid("no config directory: pass --config-dir or set MCP_REMOTE_CONFIG_DIR"))
@@ -445,6 +447,11 @@ pub fn default_config_dir() -> Option<PathBuf> {
     dirs::config_dir().map(|dir| dir.join("mcp-remote"))
 }
 
+/// The browser rule: the `BROWSER` program when set and not empty, else the platform's opener.
+pub fn browser_from(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env(BROWSER_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
 impl Config {
     /// Parses `args` (program name first) and resolves them against `env`.
     pub fn from_args<I, T>(args: I, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, CliError>
@@ -532,8 +539,8 @@ impl Config {
                 Ok(url)
             })
             .transpose()?;
-        let config_dir = config_dir_of(args.config_dir, env)?;
-        let browser = env(BROWSER_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let config_dir = config_dir_from(args.config_dir, env)?;
+        let browser = browser_from(env);
         let transport = args.transport.parse().map_err(|why| CliError::invalid(format!("--transport: {why}")))?;
         let mut network = resolve_network(&args.ca_files, env)?;
         network.ipv4_only = args.ipv4;

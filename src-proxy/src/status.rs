@@ -10,8 +10,9 @@ use serde::Serialize;
 pub enum SignInStatus {
     /// Tokens that work now, or can be refreshed without the user.
     SignedIn { expires_at: Option<u64>, issuer: Option<String>, scope: Option<String>, refreshable: bool },
-    /// No usable tokens; `pending` when a sidecar is waiting for the user right now.
-    NeedsSignIn { pending: Option<PendingSignIn> },
+    /// No usable tokens; `pending` when a sidecar is waiting for the user right now, `expired`
+    /// when there was a sign-in and its tokens ran out with no way to refresh them.
+    NeedsSignIn { pending: Option<PendingSignIn>, expired: bool },
     /// The stored files cannot be read.
     Error { message: String },
 }
@@ -25,7 +26,7 @@ impl SignInStatus {
                 let refreshable = tokens.refresh_token.is_some();
                 let expired = tokens.expires_at.is_some_and(|at| at <= unix_now());
                 if expired && !refreshable {
-                    Self::NeedsSignIn { pending: None }
+                    Self::NeedsSignIn { pending: None, expired: true }
                 } else {
                     Self::SignedIn {
                         expires_at: tokens.expires_at,
@@ -35,7 +36,7 @@ impl SignInStatus {
                     }
                 }
             }
-            Ok(_) => Self::NeedsSignIn { pending },
+            Ok(_) => Self::NeedsSignIn { pending, expired: false },
         }
     }
 
@@ -47,12 +48,13 @@ impl SignInStatus {
                 if *refreshable {
                     "signed in · token refreshes on next use".into()
                 } else {
-                    "needs sign-in".into()
+                    "needs sign-in · the sign-in expired".into()
                 }
             }
             Self::SignedIn { expires_at: Some(at), .. } => format!("signed in · expires in {}", in_words(at - now)),
-            Self::NeedsSignIn { pending: Some(_) } => "needs sign-in · a client is waiting".into(),
-            Self::NeedsSignIn { pending: None } => "needs sign-in".into(),
+            Self::NeedsSignIn { pending: Some(_), .. } => "needs sign-in · a client is waiting".into(),
+            Self::NeedsSignIn { pending: None, expired: true } => "needs sign-in · the sign-in expired".into(),
+            Self::NeedsSignIn { pending: None, expired: false } => "needs sign-in".into(),
             Self::Error { message } => format!("error: {message}"),
         }
     }
@@ -103,7 +105,8 @@ mod tests {
         assert_eq!(status.describe(now), "signed in · expires in 47 min");
         assert!(matches!(status, SignInStatus::SignedIn { refreshable: true, .. }));
         dir.save_tokens(&tokens(Some(now - 5), false)).unwrap();
-        assert_eq!(SignInStatus::read(&dir).describe(now), "needs sign-in");
+        assert_eq!(SignInStatus::read(&dir).describe(now), "needs sign-in · the sign-in expired");
+        assert_eq!(SignInStatus::read(&dir), SignInStatus::NeedsSignIn { pending: None, expired: true });
         dir.save_tokens(&tokens(Some(now - 5), true)).unwrap();
         assert_eq!(SignInStatus::read(&dir).describe(now), "signed in · token refreshes on next use");
         std::fs::write(dir.path().join("tokens.json"), "{broken").unwrap();

@@ -443,8 +443,9 @@ fn restrict_file(path: &Path) -> Result<(), StoreError> {
 }
 
 /// Writes `bytes` to `path` so that a reader (or a crash) sees the old file or the new one,
-/// never a mix: a private temp file in the same folder, fsync, rename over, fsync the folder.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+/// never a mix: a private (0600) temp file in the same folder, fsync, rename over, fsync the
+/// folder. The folder must exist. The tray app writes MCP hosts' config files with it too.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().expect("file path has a parent");
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), unique_suffix()));

@@ -151,7 +151,13 @@ async fn resource_metadata(
         None => well_known(server_url, "oauth-protected-resource"),
     };
     for candidate in candidates {
-        if let Some(metadata) = fetch_json::<ResourceMetadata>(http, &candidate).await? {
+        let fetched = fetch_json::<ResourceMetadata>(http, &candidate).await.map_err(|error| match error {
+            AuthError::Network(why) if candidate.origin() == server_url.origin() => {
+                AuthError::McpServerUnreachable(why)
+            }
+            other => other,
+        })?;
+        if let Some(metadata) = fetched {
             return Ok(Some(metadata));
         }
     }
@@ -320,6 +326,16 @@ mod tests {
 
     fn strings(urls: Vec<Url>) -> Vec<String> {
         urls.into_iter().map(|u| u.to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn an_mcp_server_that_does_not_answer_is_named_as_such() {
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server = url(&format!("http://127.0.0.1:{port}/mcp"));
+        let error = discover(&reqwest::Client::new(), &server, &Challenge::default(), true).await.unwrap_err();
+        assert!(matches!(error, AuthError::McpServerUnreachable(_)), "{error:?}");
+        assert!(error.to_string().starts_with("cannot reach the MCP server: "), "{error}");
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub enum AuthError {
     Registration(String),
     #[error("cannot reach the authorization server: {0}")]
     Network(String),
+    /// The MCP server itself, asked for its resource metadata, did not answer.
+    #[error("cannot reach the MCP server: {0}")]
+    McpServerUnreachable(String),
     #[error("cannot open the sign-in page: {0}")]
     Browser(String),
     #[error(

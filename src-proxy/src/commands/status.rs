@@ -87,7 +87,7 @@ mod tests {
             ServerState {
                 server_url: None,
                 folder: "fedcba9876543210".into(),
-                sign_in: SignInStatus::NeedsSignIn { pending: None },
+                sign_in: SignInStatus::NeedsSignIn { pending: None, expired: false },
             },
         ];
         let text = table(&servers, 0);
