@@ -1,122 +1,217 @@
-//! What the tray menu and the window can do, in one place: list, add/edit/remove, sign in,
-//! reset, and install into Claude Desktop. Every OAuth, storage and lock operation is the
-//! engine's (`mcp_remote`); this module only orchestrates.
+//! What the tray menu and the window can do, in one place: list, add/edit/remove, sign in (and
+//! cancel or reopen it), reset, and install into MCP hosts. Every OAuth, storage and lock
+//! operation is the engine's (`mcp_remote`); this module only orchestrates, and tells whoever
+//! listens for [`CHANGED_EVENT`] that something changed (it knows nothing of the tray or window).
 
-use crate::claude_config::{self, InstallReport};
+use crate::hosts::file::{self, InstallReport};
+use crate::hosts::{self, Host, HostKind};
+use crate::problem::Problem;
 use crate::servers::{self, ServerEntry, ServerView, SignInMethod};
+use crate::signin::{self, Outcome};
 use crate::state::AppState;
 use mcp_remote::auth::{Auth, AuthSettings, OpenPage, Opener};
 use mcp_remote::store::Store;
 use reqwest::Url;
+use serde::Serialize;
 use std::sync::Arc;
 use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 
-/// The event the window listens to for a fresh server list.
+/// Emitted (to the window and to the app's own listeners) whenever what is shown may change.
 pub const CHANGED_EVENT: &str = "servers-changed";
 
-pub fn list<R: Runtime>(app: &AppHandle<R>) -> Result<Vec<ServerView>, String> {
-    let state = app.state::<AppState>();
-    let entries = servers::load(app, &state.store_file)?;
-    Ok(entries.into_iter().map(|e| ServerView::of(e, &state.config_dir)).collect())
-}
-
-fn entry<R: Runtime>(app: &AppHandle<R>, id: &str) -> Result<ServerEntry, String> {
-    let state = app.state::<AppState>();
-    servers::load(app, &state.store_file)?
-        .into_iter()
-        .find(|e| e.id == id)
-        .ok_or_else(|| format!("no server with id {id}"))
-}
+pub type ActionResult<T> = Result<T, Problem>;
 
 /// Tells the tray and the window that something changed.
 pub fn changed<R: Runtime>(app: &AppHandle<R>) {
-    crate::tray::refresh(app);
     let _ = app.emit(CHANGED_EVENT, ());
 }
 
-/// Adds `entry` (no id) or replaces the entry with its id, after the engine's validation.
-pub fn save<R: Runtime>(app: &AppHandle<R>, mut entry: ServerEntry) -> Result<ServerView, String> {
+fn entries<R: Runtime>(app: &AppHandle<R>) -> ActionResult<Vec<ServerEntry>> {
+    Ok(servers::load(app, &app.state::<AppState>().store_file)?)
+}
+
+fn entry<R: Runtime>(app: &AppHandle<R>, id: &str) -> ActionResult<ServerEntry> {
+    entries(app)?.into_iter().find(|e| e.id == id).ok_or_else(|| "That server no longer exists.".into())
+}
+
+/// Every server with its state, where it is installed and its sign-in.
+pub fn list<R: Runtime>(app: &AppHandle<R>) -> ActionResult<Vec<ServerView>> {
     let state = app.state::<AppState>();
-    entry.engine_config(&state.config_dir)?;
-    let mut entries = servers::load(app, &state.store_file)?;
+    let installed: Vec<(HostKind, Vec<String>)> =
+        Host::all(&state.host_roots).iter().map(|host| (host.kind, file::ours(host, &state.sidecar))).collect();
+    Ok(entries(app)?
+        .into_iter()
+        .map(|entry| {
+            let mut view = ServerView::of(entry, &state.config_dir);
+            let id = &view.entry.id;
+            view.installed_in =
+                installed.iter().filter(|(_, names)| names.contains(&view.entry.name)).map(|(kind, _)| *kind).collect();
+            view.signing_in = state.sign_ins.progress(id);
+            view.last_sign_in = state.sign_ins.last(id);
+            view
+        })
+        .collect())
+}
+
+fn view<R: Runtime>(app: &AppHandle<R>, id: &str) -> ActionResult<ServerView> {
+    list(app)?.into_iter().find(|v| v.entry.id == id).ok_or_else(|| "That server no longer exists.".into())
+}
+
+/// The hosts this app can install into, and whether each is on this machine.
+pub fn hosts<R: Runtime>(app: &AppHandle<R>) -> Vec<Host> {
+    Host::all(&app.state::<AppState>().host_roots)
+}
+
+/// Adds `entry` (no id) or replaces the entry with its id, after the engine's validation.
+/// Names are unique: they are the entry's key in every host's file.
+pub fn save<R: Runtime>(app: &AppHandle<R>, mut entry: ServerEntry) -> ActionResult<ServerView> {
+    let state = app.state::<AppState>();
+    entry.name = entry.name.trim().to_string();
+    let mut entries = entries(app)?;
+    if let Some(other) = servers::name_taken(&entries, &entry) {
+        return Err(Problem::new(format!(
+            "There is a server named “{}” already. Give this one another name: names are how MCP hosts tell \
+             servers apart.",
+            other.name
+        )));
+    }
+    entry.engine_config(&state.config_dir).map_err(Problem::of_entry)?;
     if entry.id.is_empty() {
         entry.id = servers::new_id();
         entries.push(entry.clone());
     } else {
-        let slot = entries.iter_mut().find(|e| e.id == entry.id).ok_or("that server no longer exists")?;
+        let slot = entries.iter_mut().find(|e| e.id == entry.id).ok_or("That server no longer exists.")?;
         *slot = entry.clone();
     }
     servers::save(app, &state.store_file, &entries)?;
     changed(app);
-    Ok(ServerView::of(entry, &state.config_dir))
+    view(app, &entry.id)
 }
 
-/// Removes the entry (its credentials stay until reset, as other entries may share them).
-pub fn remove<R: Runtime>(app: &AppHandle<R>, id: &str) -> Result<(), String> {
+/// Removes the entry, and with `from_hosts` its entries in the hosts' files (only those this app
+/// wrote). Its credentials stay until reset, as another entry may share them. Returns the hosts
+/// it was removed from.
+pub fn remove<R: Runtime>(app: &AppHandle<R>, id: &str, from_hosts: bool) -> ActionResult<Vec<&'static str>> {
     let state = app.state::<AppState>();
-    let mut entries = servers::load(app, &state.store_file)?;
+    let entry = entry(app, id)?;
+    let mut removed_from = Vec::new();
+    if from_hosts {
+        for host in Host::all(&state.host_roots) {
+            if file::uninstall(&host, &entry.name, &state.sidecar)? {
+                removed_from.push(host.name);
+            }
+        }
+    }
+    let mut entries = entries(app)?;
     entries.retain(|e| e.id != id);
     servers::save(app, &state.store_file, &entries)?;
+    state.sign_ins.cancel(id);
+    state.sign_ins.forget(id);
     changed(app);
-    Ok(())
+    Ok(removed_from)
 }
 
 /// Deletes the server's credential folder: the next use signs in again.
-pub fn reset<R: Runtime>(app: &AppHandle<R>, id: &str) -> Result<ServerView, String> {
+pub fn reset<R: Runtime>(app: &AppHandle<R>, id: &str) -> ActionResult<ServerView> {
     let state = app.state::<AppState>();
     let entry = entry(app, id)?;
-    let config = entry.engine_config(&state.config_dir)?;
+    let config = entry.engine_config(&state.config_dir).map_err(Problem::of_entry)?;
     Store::new(&state.config_dir).server(&config.server_key()).reset().map_err(|e| e.to_string())?;
+    state.sign_ins.forget(id);
     changed(app);
-    Ok(ServerView::of(entry, &state.config_dir))
+    view(app, id)
 }
 
-pub fn reset_all<R: Runtime>(app: &AppHandle<R>) -> Result<Vec<ServerView>, String> {
-    let ids: Vec<String> = list(app)?.into_iter().map(|v| v.entry.id).collect();
-    for id in ids {
-        reset(app, &id)?;
+pub fn reset_all<R: Runtime>(app: &AppHandle<R>) -> ActionResult<Vec<ServerView>> {
+    for entry in entries(app)? {
+        reset(app, &entry.id)?;
     }
     list(app)
 }
 
 /// Signs in to the server: completes the sign-in a waiting sidecar published (its own listener
-/// takes the redirect), or runs the engine's flow here and stores the tokens under the lock.
-pub async fn sign_in<R: Runtime>(app: &AppHandle<R>, id: &str) -> Result<ServerView, String> {
-    let state = app.state::<AppState>();
-    if !state.begin_sign_in(id) {
-        return Err("a sign-in for this server is already in progress".into());
-    }
-    let outcome = run_sign_in(app, id).await;
-    state.end_sign_in(id);
-    changed(app);
-    outcome?;
-    Ok(ServerView::of(entry(app, id)?, &state.config_dir))
-}
-
-async fn run_sign_in<R: Runtime>(app: &AppHandle<R>, id: &str) -> Result<(), String> {
+/// takes the redirect), or runs the engine's flow here, for up to [`signin::WAIT`], until it
+/// ends or the person cancels it.
+pub async fn sign_in<R: Runtime>(app: &AppHandle<R>, id: &str) -> ActionResult<ServerView> {
     let state = app.state::<AppState>();
     let entry = entry(app, id)?;
-    let config = entry.engine_config(&state.config_dir)?;
-    let opener = match entry.sign_in_method {
-        SignInMethod::Browser => {
-            Opener::System { browser: std::env::var_os("BROWSER").filter(|b| !b.is_empty()).map(Into::into) }
-        }
-        SignInMethod::Webview => Opener::Custom(webview_opener(app.clone())),
-    };
+    let config = entry.engine_config(&state.config_dir).map_err(Problem::of_entry)?;
+    let opener = opener(app, &entry);
     let store = Store::new(&state.config_dir);
     if let Some(pending) = store.server(&config.server_key()).pending_sign_in() {
-        let url = Url::parse(&pending.url).map_err(|e| format!("the waiting sign-in has a bad URL: {e}"))?;
-        return match opener {
-            Opener::System { browser } => mcp_remote::auth::open_in_browser(&url, browser.as_deref()),
-            Opener::Custom(open) => open(&url),
-        }
-        .map_err(|e| e.to_string());
+        let url = Url::parse(&pending.url).map_err(|e| format!("The waiting sign-in has a bad link: {e}"))?;
+        opener(&url).map_err(|e| Problem::new(format!("The sign-in page could not be opened: {e}")))?;
+        return view(app, id);
     }
-    let settings = AuthSettings::from_config(&config, opener, false);
-    let http = config.network.client().map_err(|e| e.to_string())?;
-    let auth = Auth::new(settings, store, &config.server_key(), http).map_err(|e| e.to_string())?;
-    auth.sign_in_now().await.map_err(|e| e.to_string())
+    let how = match entry.sign_in_method {
+        SignInMethod::Browser => "system browser",
+        SignInMethod::Webview => "window of this app",
+    };
+    let Some(cancelled) = state.sign_ins.begin(id, how) else {
+        return Err("A sign-in for this server is already running.".into());
+    };
+    changed(app);
+    let recording: OpenPage = {
+        let (app, id, opener) = (app.clone(), id.to_string(), opener.clone());
+        Arc::new(move |url: &Url| {
+            app.state::<AppState>().sign_ins.opened(&id, url, opener.clone());
+            changed(&app);
+            opener(url)
+        })
+    };
+    let mut settings = AuthSettings::from_config(&config, Opener::Custom(recording), false);
+    settings.timeout = signin::WAIT;
+    let host = config.server_url.host_str().unwrap_or_default().to_string();
+    let run = async {
+        let http = config.network.client().map_err(|e| Problem::new(e.to_string()))?;
+        let auth = Auth::new(settings, store, &config.server_key(), http).map_err(|e| Problem::new(e.to_string()))?;
+        auth.sign_in_now().await.map_err(|e| Problem::of_sign_in(&e, &host, signin::WAIT))
+    };
+    let outcome = tokio::select! {
+        result = run => match result {
+            Ok(()) => Outcome::SignedIn,
+            Err(problem) => Outcome::Failed { problem },
+        },
+        _ = cancelled => Outcome::Cancelled,
+    };
+    state.sign_ins.finish(id, outcome.clone());
+    changed(app);
+    match outcome {
+        Outcome::SignedIn => view(app, id),
+        Outcome::Cancelled => Err("Sign-in cancelled.".into()),
+        Outcome::Failed { problem } => Err(problem),
+    }
+}
+
+/// Stops the sign-in running for the server; false when none was.
+pub fn cancel_sign_in<R: Runtime>(app: &AppHandle<R>, id: &str) -> bool {
+    app.state::<AppState>().sign_ins.cancel(id)
+}
+
+/// The link of the sign-in running for the server, to copy.
+pub fn sign_in_link<R: Runtime>(app: &AppHandle<R>, id: &str) -> ActionResult<String> {
+    let state = app.state::<AppState>();
+    let (url, _) = state.sign_ins.page(id).ok_or("No sign-in page is open for this server.")?;
+    Ok(url.to_string())
+}
+
+/// Opens the page of the sign-in running for the server again (a closed tab, a lost window).
+pub fn open_sign_in_again<R: Runtime>(app: &AppHandle<R>, id: &str) -> ActionResult<()> {
+    let state = app.state::<AppState>();
+    let (url, open) = state.sign_ins.page(id).ok_or("No sign-in page is open for this server.")?;
+    open(&url).map_err(|e| Problem::new(format!("The sign-in page could not be opened: {e}")))
+}
+
+/// How the entry's sign-in page is shown.
+fn opener<R: Runtime>(app: &AppHandle<R>, entry: &ServerEntry) -> OpenPage {
+    match entry.sign_in_method {
+        SignInMethod::Browser => {
+            let browser = mcp_remote::cli::browser_from(&|name| std::env::var(name).ok());
+            Arc::new(move |url: &Url| mcp_remote::auth::open_in_browser(url, browser.as_deref()))
+        }
+        SignInMethod::Webview => webview_opener(app.clone()),
+    }
 }
 
 /// Opens the authorization page in a window of this app. When it reaches the loopback redirect
@@ -141,24 +236,51 @@ fn webview_opener<R: Runtime>(app: AppHandle<R>) -> OpenPage {
     })
 }
 
-/// The `mcpServers` entry for Claude Desktop, as JSON text: `{ "<name>": { command, args } }`.
-pub fn claude_snippet<R: Runtime>(app: &AppHandle<R>, id: &str) -> Result<String, String> {
-    let state = app.state::<AppState>();
-    let entry = entry(app, id)?;
-    let value = serde_json::json!({ entry.name.clone(): claude_entry(&state, &entry) });
-    serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
-}
-
-fn claude_entry(state: &AppState, entry: &ServerEntry) -> serde_json::Value {
+/// The arguments the host's entry runs the sidecar with: `--config-dir` only when the app's
+/// config dir is not the one the sidecar finds by itself.
+fn sidecar_args(state: &AppState, entry: &ServerEntry) -> Vec<String> {
     let default_dir = mcp_remote::cli::default_config_dir();
     let config_dir = (default_dir.as_deref() != Some(state.config_dir.as_path())).then_some(state.config_dir.as_path());
-    claude_config::entry(&state.sidecar, &entry.sidecar_args(config_dir))
+    entry.sidecar_args(config_dir)
 }
 
-/// Writes the server into Claude Desktop's config (backup, merge, refuse what cannot be parsed).
-pub fn install_into_claude<R: Runtime>(app: &AppHandle<R>, id: &str) -> Result<InstallReport, String> {
+/// The text to paste into the host's file for the server, with the host's wrapper key.
+pub fn snippet<R: Runtime>(app: &AppHandle<R>, id: &str, host: HostKind) -> ActionResult<String> {
     let state = app.state::<AppState>();
     let entry = entry(app, id)?;
-    let path = state.claude_config.clone().ok_or("cannot tell where Claude Desktop keeps its config on this system")?;
-    claude_config::install(&path, &entry.name, claude_entry(&state, &entry)).map_err(|e| e.to_string())
+    Ok(hosts::snippet(host, &entry.name, host.entry(&state.sidecar, &sidecar_args(&state, &entry))))
+}
+
+/// Writes the server into the host's file (backup, merge, refuse what cannot be parsed). An
+/// entry of that name this app did not write is replaced only with `replace_others`.
+pub fn install<R: Runtime>(
+    app: &AppHandle<R>,
+    id: &str,
+    host: HostKind,
+    replace_others: bool,
+) -> ActionResult<InstallReport> {
+    let state = app.state::<AppState>();
+    let entry = entry(app, id)?;
+    let found = Host::find(host, &state.host_roots);
+    let value = host.entry(&state.sidecar, &sidecar_args(&state, &entry));
+    let report = file::install(&found, &entry.name, value, &state.sidecar, replace_others)?;
+    changed(app);
+    Ok(report)
+}
+
+/// What the About view shows.
+#[derive(Debug, Serialize)]
+pub struct About {
+    pub version: &'static str,
+    pub sidecar: String,
+    pub config_dir: String,
+}
+
+pub fn about<R: Runtime>(app: &AppHandle<R>) -> About {
+    let state = app.state::<AppState>();
+    About {
+        version: env!("CARGO_PKG_VERSION"),
+        sidecar: state.sidecar.display().to_string(),
+        config_dir: state.config_dir.display().to_string(),
+    }
 }

@@ -4,6 +4,8 @@
 //! An entry is validated by turning it into the sidecar's own arguments and parsing those with
 //! the engine's command-line parser, so the tray accepts exactly what the sidecar will.
 
+use crate::hosts::HostKind;
+use crate::signin::{LastSignIn, Progress};
 use mcp_remote::cli::Config;
 use mcp_remote::status::SignInStatus;
 use mcp_remote::store::{unix_now, Store};
@@ -81,6 +83,17 @@ impl ServerEntry {
     }
 }
 
+/// Names are compared as a person reads them: case and surrounding spaces do not count (they
+/// become the entry's key in every MCP host's file).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// Another entry than `entry` that has its name.
+pub fn name_taken<'a>(entries: &'a [ServerEntry], entry: &ServerEntry) -> Option<&'a ServerEntry> {
+    entries.iter().find(|other| other.id != entry.id && same_name(&other.name, &entry.name))
+}
+
 /// An entry with what the person needs to see about it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerView {
@@ -89,11 +102,32 @@ pub struct ServerView {
     /// The folder of its credentials in the config dir.
     pub key: String,
     pub status: SignInStatus,
-    /// The status in words.
+    /// The status in words, with the time left ("signed in · expires in 47 min").
     pub summary: String,
+    /// The hosts whose files have this server's entry, written by this app.
+    pub installed_in: Vec<HostKind>,
+    /// The sign-in this app is running for it.
+    pub signing_in: Option<Progress>,
+    /// How the last sign-in from this app ended.
+    pub last_sign_in: Option<LastSignIn>,
 }
 
 impl ServerView {
+    /// The state in one or two words, which stay true until the state itself changes (the tray
+    /// menu shows these, so that a clock does not rebuild it).
+    pub fn state_words(&self) -> &'static str {
+        if self.signing_in.is_some() {
+            return "signing in…";
+        }
+        match &self.status {
+            SignInStatus::SignedIn { .. } => "signed in",
+            SignInStatus::NeedsSignIn { pending: Some(_), .. } => "a client is waiting",
+            SignInStatus::NeedsSignIn { pending: None, expired: true } => "sign-in expired",
+            SignInStatus::NeedsSignIn { pending: None, expired: false } => "needs sign-in",
+            SignInStatus::Error { .. } => "error",
+        }
+    }
+
     pub fn of(entry: ServerEntry, config_dir: &Path) -> Self {
         let (key, status) = match entry.engine_config(config_dir) {
             Ok(config) => {
@@ -104,7 +138,7 @@ impl ServerView {
             Err(message) => (String::new(), SignInStatus::Error { message }),
         };
         let summary = status.describe(unix_now());
-        Self { entry, key, status, summary }
+        Self { entry, key, status, summary, installed_in: Vec::new(), signing_in: None, last_sign_in: None }
     }
 }
 
@@ -162,6 +196,21 @@ mod tests {
                 "/cfg"
             ]
         );
+    }
+
+    #[test]
+    fn names_are_unique_whatever_their_case() {
+        let mut entries = vec![entry()];
+        let mut second = entry();
+        second.id = "b".into();
+        second.name = " example ".into();
+        assert_eq!(name_taken(&entries, &second).map(|e| e.id.as_str()), Some("a"));
+        second.name = "Example 2".into();
+        assert!(name_taken(&entries, &second).is_none());
+        entries.push(second.clone());
+        // An entry keeps its own name when edited.
+        assert!(name_taken(&entries, &entries[0].clone()).is_none());
+        assert!(same_name("Ünïcode", "üNÏCODE"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Follows the shared config dir, so the tray and the window show what sidecars did (a refresh,
-//! a sign-in, a sign-in waiting for the user) without a restart; plus a minute tick for the
-//! "expires in" clock.
+//! a sign-in, a sign-in waiting for the user) without a restart; plus a tick of the clock, as
+//! expiries pass without a file changing. Both become [`crate::actions::changed`]; what is
+//! shown is rebuilt only where it differs.
 
 use notify::{EventKind, RecursiveMode, Watcher};
 use std::path::Path;
@@ -12,7 +13,7 @@ pub struct ConfigWatch {
     _watcher: notify::RecommendedWatcher,
 }
 
-pub fn start<R: Runtime>(app: &AppHandle<R>, config_dir: &Path) -> notify::Result<ConfigWatch> {
+pub fn start<R: Runtime>(app: &AppHandle<R>, config_dir: &Path, tick: Duration) -> notify::Result<ConfigWatch> {
     std::fs::create_dir_all(config_dir).map_err(notify::Error::io)?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -26,7 +27,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, config_dir: &Path) -> notify::Resul
     watcher.watch(config_dir, RecursiveMode::Recursive)?;
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut tick = tokio::time::interval(tick);
         loop {
             tokio::select! {
                 event = rx.recv() => {

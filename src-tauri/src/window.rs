@@ -4,7 +4,8 @@ use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 
 pub const SETTINGS_LABEL: &str = "settings";
 
-/// Shows the settings window, creating it if needed; `section` is a fragment such as `add`.
+/// Shows the settings window, creating it if needed; `section` is a fragment the window acts on:
+/// `add`, `server=<id>` (show that card), `reset=<id>` or `reset-all` (ask to confirm).
 pub fn open_settings<R: Runtime>(app: &AppHandle<R>, section: Option<&str>) -> tauri::Result<()> {
     let path = match section {
         Some(section) => format!("index.html#{section}"),

@@ -1,8 +1,9 @@
-//! The window's commands on Tauri's mock runtime (no display): add, edit, remove, state, reset
-//! one and all, the Claude Desktop snippet and install, against temporary files.
+//! The window's commands on Tauri's mock runtime (no display): add, edit, remove, unique names,
+//! state, reset one and all, each MCP host's snippet and install, against a throwaway home.
 
 use mcp_remote::store::{unix_now, ServerKey, Store, Tokens, FORMAT_VERSION};
-use mcp_remote_tray::commands::{claude, servers as server_commands, signin};
+use mcp_remote_tray::commands::{hosts, servers as server_commands, signin};
+use mcp_remote_tray::hosts::{HostKind, HostRoots};
 use mcp_remote_tray::servers::{ServerEntry, SignInMethod};
 use mcp_remote_tray::state::AppState;
 use std::path::PathBuf;
@@ -22,7 +23,11 @@ impl Fixture {
         let state = AppState::new(
             root.join("config"),
             root.join("servers.json"),
-            Some(root.join("Claude").join("claude_desktop_config.json")),
+            HostRoots {
+                home: root.join("home"),
+                config: root.join("home/.config"),
+                local_data: root.join("home/.local/share"),
+            },
             PathBuf::from("/opt/mcp-remote/mcp-remote"),
         );
         let app = mcp_remote_tray::build_app(mock_builder(), state, false)
@@ -84,7 +89,8 @@ fn add_edit_and_remove() {
     assert_eq!(added.summary, "needs sign-in");
     assert_eq!(added.key, ServerKey::new("https://one.example.com/mcp", None).as_str());
     let refused = server_commands::save_server(f.handle(), entry("Plain", "http://127.0.0.1:1/mcp")).unwrap_err();
-    assert!(refused.contains("--allow-http"), "{refused}");
+    assert!(refused.message.contains("Allow plain http"), "{refused:?}");
+    assert!(refused.detail.unwrap().contains("--allow-http"));
 
     let mut edited = added.entry.clone();
     edited.name = "Renamed".into();
@@ -93,8 +99,21 @@ fn add_edit_and_remove() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].entry.name, "Renamed");
 
-    server_commands::remove_server(f.handle(), added.entry.id.clone()).unwrap();
+    server_commands::remove_server(f.handle(), added.entry.id.clone(), false).unwrap();
     assert!(server_commands::list_servers(f.handle()).unwrap().is_empty());
+}
+
+#[test]
+fn names_are_unique_whatever_their_case() {
+    let f = Fixture::new("names");
+    server_commands::save_server(f.handle(), entry("Work", "https://one.example.com/mcp")).unwrap();
+    let refused = server_commands::save_server(f.handle(), entry(" work ", "https://two.example.com/mcp")).unwrap_err();
+    assert!(refused.message.contains("There is a server named “Work” already"), "{refused:?}");
+    assert_eq!(server_commands::list_servers(f.handle()).unwrap().len(), 1);
+    let second = server_commands::save_server(f.handle(), entry("Work 2", "https://two.example.com/mcp")).unwrap();
+    let mut renamed = second.entry.clone();
+    renamed.name = "WORK".into();
+    assert!(server_commands::save_server(f.handle(), renamed).is_err(), "an edit took another server's name");
 }
 
 #[test]
@@ -106,6 +125,7 @@ fn state_and_reset() {
     store_tokens(&f.config_dir(), "https://two.example.com/mcp");
     let listed = server_commands::list_servers(f.handle()).unwrap();
     assert!(listed.iter().all(|v| v.summary.starts_with("signed in · expires in")), "{listed:?}");
+    assert!(listed.iter().all(|v| v.state_words() == "signed in"));
 
     let after = signin::reset_tokens(f.handle(), one.entry.id.clone()).unwrap();
     assert_eq!(after.summary, "needs sign-in");
@@ -118,29 +138,61 @@ fn state_and_reset() {
 }
 
 #[test]
-fn claude_desktop_snippet_and_install() {
-    let f = Fixture::new("claude");
+fn every_host_gets_its_own_snippet_and_entry() {
+    let f = Fixture::new("hosts");
     let one = server_commands::save_server(f.handle(), entry("One", "https://one.example.com/mcp")).unwrap();
-    let snippet: serde_json::Value =
-        serde_json::from_str(&claude::claude_config_snippet(f.handle(), one.entry.id.clone()).unwrap()).unwrap();
-    assert_eq!(snippet["One"]["command"], "/opt/mcp-remote/mcp-remote");
-    let args: Vec<&str> = snippet["One"]["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
-    assert_eq!(args[..3], ["https://one.example.com/mcp", "--header", "X-Team: ${TEAM}"]);
+    let id = one.entry.id.clone();
     let config_dir = f.config_dir().display().to_string();
-    assert_eq!(args[3..], ["--config-dir", config_dir.as_str()], "a non-default config dir is passed on");
+    for host in HostKind::ALL {
+        let snippet: serde_json::Value =
+            serde_json::from_str(&hosts::host_snippet(f.handle(), id.clone(), host).unwrap()).unwrap();
+        let entry = &snippet[host.servers_key()]["One"];
+        assert_eq!(entry["command"], "/opt/mcp-remote/mcp-remote", "{host:?}: {snippet}");
+        let args: Vec<&str> = entry["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert_eq!(args[..3], ["https://one.example.com/mcp", "--header", "X-Team: ${TEAM}"]);
+        assert_eq!(args[3..], ["--config-dir", config_dir.as_str()], "a non-default config dir is passed on");
 
-    let claude_file = f.root.join("Claude").join("claude_desktop_config.json");
+        let report = hosts::install_into_host(f.handle(), id.clone(), host, false).unwrap();
+        let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report.path).unwrap()).unwrap();
+        assert_eq!(written[host.servers_key()]["One"], *entry, "{host:?}");
+    }
+    let listed = server_commands::list_servers(f.handle()).unwrap();
+    assert_eq!(listed[0].installed_in, HostKind::ALL.to_vec());
+    let found = hosts::list_hosts(f.handle());
+    assert!(found.iter().all(|h| h.present), "a host with its file is not found: {found:?}");
+    let home = f.root.join("home");
+    assert_eq!(found[0].path, home.join(".config/Claude/claude_desktop_config.json"));
+    assert_eq!(found[1].path, home.join(".claude.json"));
+}
+
+#[test]
+fn an_entry_someone_else_wrote_is_kept_and_remove_takes_only_ours() {
+    let f = Fixture::new("taken");
+    let one = server_commands::save_server(f.handle(), entry("One", "https://one.example.com/mcp")).unwrap();
+    let id = one.entry.id.clone();
+    let claude_file = f.root.join("home/.config/Claude/claude_desktop_config.json");
     std::fs::create_dir_all(claude_file.parent().unwrap()).unwrap();
-    std::fs::write(&claude_file, r#"{"mcpServers":{"other":{"command":"x"}},"theme":"dark"}"#).unwrap();
-    let report = claude::install_into_claude(f.handle(), one.entry.id.clone()).unwrap();
-    assert!(report.backup.is_some() && !report.replaced);
+    let theirs =
+        r#"{"mcpServers":{"One":{"command":"npx","args":["-y","mcp-remote","https://elsewhere"]}},"theme":"dark"}"#;
+    std::fs::write(&claude_file, theirs).unwrap();
+    let refused = hosts::install_into_host(f.handle(), id.clone(), HostKind::ClaudeDesktop, false).unwrap_err();
+    assert!(refused.message.contains("did not write"), "{refused:?}");
+    assert_eq!(std::fs::read_to_string(&claude_file).unwrap(), theirs);
+    assert!(server_commands::list_servers(f.handle()).unwrap()[0].installed_in.is_empty());
+
+    let replaced = hosts::install_into_host(f.handle(), id.clone(), HostKind::ClaudeDesktop, true).unwrap();
+    assert!(replaced.replaced);
+    assert_eq!(std::fs::read_to_string(replaced.backup.unwrap()).unwrap(), theirs);
+    hosts::install_into_host(f.handle(), id.clone(), HostKind::Cursor, false).unwrap();
+
+    let removed = server_commands::remove_server(f.handle(), id, true).unwrap();
+    assert_eq!(removed, ["Claude Desktop", "Cursor"]);
     let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&claude_file).unwrap()).unwrap();
-    assert_eq!(written["theme"], "dark");
-    assert_eq!(written["mcpServers"]["other"]["command"], "x");
-    assert_eq!(written["mcpServers"]["One"], snippet["One"]);
+    assert_eq!(written, serde_json::json!({ "mcpServers": {}, "theme": "dark" }));
 
     std::fs::write(&claude_file, "not json").unwrap();
-    let refused = claude::install_into_claude(f.handle(), one.entry.id).unwrap_err();
-    assert!(refused.contains("left untouched"), "{refused}");
+    let two = server_commands::save_server(f.handle(), entry("Two", "https://two.example.com/mcp")).unwrap();
+    let refused = hosts::install_into_host(f.handle(), two.entry.id, HostKind::ClaudeDesktop, false).unwrap_err();
+    assert!(refused.message.contains("left untouched"), "{refused:?}");
     assert_eq!(std::fs::read_to_string(&claude_file).unwrap(), "not json");
 }

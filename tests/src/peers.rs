@@ -293,6 +293,29 @@ pub async fn python_sdk_client_with(
         .unwrap_or_else(|e| panic!("SDK client printed no summary ({e}):\n{stdout}\n{stderr}"))
 }
 
+/// Runs an MCP host's server entry (`{command, args, env}` as the host's file holds it) the way
+/// the host would, with the Python SDK's stdio client (`tests/peers/host_entry_client.py`):
+/// initialize → tools/list. Returns the tools' names.
+pub async fn run_host_entry(entry: &serde_json::Value) -> Vec<String> {
+    let output = tokio::time::timeout(
+        Duration::from_secs(90),
+        Command::new(python())
+            .arg(peers_dir().join("host_entry_client.py"))
+            .arg(entry.to_string())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the host's entry did not finish in time")
+    .expect("run the host entry client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the entry {entry} failed:\n{stdout}\n{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("the host entry client printed no summary ({e}):\n{stdout}\n{stderr}"));
+    summary["tools"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect()
+}
+
 /// A scene for sign-in tests: the Python SDK's OAuth-protected server, its event log, the stand-in
 /// browser's log, and a config dir, all in one scratch folder removed on drop.
 pub struct OAuthScene {

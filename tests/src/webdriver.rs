@@ -53,6 +53,16 @@ impl Session {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": args }))).await
     }
 
+    /// Returns once the page has painted what its DOM holds now (two animation frames), so a
+    /// screenshot shows it.
+    pub async fn painted(&self) -> Result<(), String> {
+        let script = "const done = arguments[arguments.length - 1]; \
+                      requestAnimationFrame(() => requestAnimationFrame(() => done(true)));";
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({ "script": script, "args": [] })))
+            .await
+            .map(|_| ())
+    }
+
     /// Waits until `script` returns a truthy value; gives up after `timeout`.
     pub async fn wait_for(&self, what: &str, script: &str, timeout: Duration) -> Result<Value, String> {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -83,12 +93,17 @@ impl Session {
         value[ELEMENT_KEY].as_str().map(str::to_owned).ok_or_else(|| format!("no element {css}: {value}"))
     }
 
-    /// Clicks the element `css` finds. The window re-renders its list when the config dir
-    /// changes, so an element that went stale between finding and clicking is found again.
+    /// Clicks the element `css` finds, scrolled to the middle of its scrolling box first (at an
+    /// edge, a dialog's sticky footer may cover it). The window re-renders its list when the
+    /// config dir changes, so an element that went stale between finding and clicking is found
+    /// again.
     pub async fn click(&self, css: &str) -> Result<(), String> {
         let mut attempts = 0;
         loop {
             let element = self.find(css).await?;
+            let _ = self
+                .execute("arguments[0].scrollIntoView({ block: 'center' })", json!([{ ELEMENT_KEY: element }]))
+                .await;
             match self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await {
                 Err(e) if e.contains("stale") && attempts < 5 => attempts += 1,
                 other => return other.map(|_| ()),

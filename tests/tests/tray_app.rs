@@ -1,14 +1,20 @@
-//! The tray app end to end, in a real window under Xvfb with `trayer` as the tray host, driven
-//! through `tauri-driver` + WebKitWebDriver: add a server protected by a real authorization server
-//! (the Python SDK's), sign in with the system browser (`tests/peers/browser.sh`) and with the
-//! in-app window, see "signed in", let a sidecar with the same config dir call a tool with no
-//! browser, reset, and complete from the window the sign-in a waiting sidecar handed over.
-//! Screenshots of the window and of the open tray menu are written to
-//! `target/e2e-artifacts/` (CI keeps them; they are not committed).
+//! The tray app end to end, in a real window under Xvfb with `trayer` as the tray host and
+//! `dunst` as the notification daemon on a private D-Bus session bus, driven through
+//! `tauri-driver` + WebKitWebDriver, in a throwaway HOME, against a real authorization server
+//! (the Python SDK's): the empty state; add a server, and a second of the same name refused; a
+//! sign-in with the system browser (`tests/peers/browser.sh`) that is left unfinished, cancelled
+//! and started again; a sidecar using the tray's sign-in; install into each MCP host's file (one
+//! with someone else's entry of that name, replaced only after a confirmation), then each host's
+//! entry run by a stdio client that lists tools; reset behind a confirmation; the in-app window
+//! sign-in; a waiting sidecar announced by a notification and the icon, and completed from the
+//! window; an unreachable server's error on its card; the tray menu staying open across clock
+//! ticks and a sidecar's token refresh; remove with the hosts' entries; About.
+//! Screenshots of each state are written to `target/e2e-artifacts/` (CI keeps them; they are not
+//! committed).
 #![cfg(target_os = "linux")]
 
 use mcp_remote::store::{ServerKey, Store};
-use mcp_remote_tests::peers::{free_port, peers_dir, OAuthScene};
+use mcp_remote_tests::peers::{free_port, peers_dir, run_host_entry, OAuthScene};
 use mcp_remote_tests::sidecar::Sidecar;
 use mcp_remote_tests::webdriver::Session;
 use serde_json::json;
@@ -76,11 +82,11 @@ async fn port_open(port: u16) {
 }
 
 /// The state text of the first server in the window.
-const STATE: &str = "const s = document.querySelector('.server .server-state'); return s && s.textContent;";
+const STATE: &str = "const s = document.querySelector('.server .state-text'); return s && s.textContent;";
 
 async fn wait_state(session: &Session, prefix: &str) -> String {
     let script = format!(
-        "const s = document.querySelector('.server .server-state'); \
+        "const s = document.querySelector('.server .state-text'); \
          return s && s.textContent.startsWith({prefix:?}) ? s.textContent : null;"
     );
     let value = session.wait_for(&format!("state {prefix:?}"), &script, UI_WAIT).await;
@@ -89,17 +95,206 @@ async fn wait_state(session: &Session, prefix: &str) -> String {
         Err(e) => {
             let now = session.execute(STATE, json!([])).await;
             let message = session.execute("return document.getElementById('message').textContent", json!([])).await;
-            panic!("{e}; state now {now:?}, message {message:?}");
+            let problem =
+                session.execute("return document.querySelector('.server-problem').textContent", json!([])).await;
+            panic!("{e}; state now {now:?}, message {message:?}, problem {problem:?}");
         }
     }
 }
 
+/// Waits until `script` (an expression) is truthy, and returns its value as text.
+async fn wait_text(session: &Session, what: &str, expression: &str) -> String {
+    let script = format!("return {expression};");
+    match session.wait_for(what, &script, UI_WAIT).await {
+        Ok(value) => value.as_str().map_or_else(|| value.to_string(), str::to_owned),
+        Err(e) => {
+            let message = session.execute("return document.getElementById('message').textContent", json!([])).await;
+            panic!("{e}; message {message:?}");
+        }
+    }
+}
+
+/// Clicks an item of the first server's "⋯" menu.
+async fn server_menu(session: &Session, action: &str) {
+    session.click(".server [data-action=more]").await.unwrap();
+    session.click(&format!(".server .menu [data-action={action}]")).await.unwrap();
+}
+
+/// Confirms the open confirmation dialog, after checking its title.
+async fn confirm(session: &Session, title_starts: &str) {
+    let title = wait_text(
+        session,
+        "the confirmation",
+        "document.getElementById('confirm').open && document.getElementById('confirm-title').textContent",
+    )
+    .await;
+    assert!(title.starts_with(title_starts), "{title}");
+    session.click("#confirm-ok").await.unwrap();
+}
+
+async fn shot(session: &Session, artifacts: &Path, name: &str) {
+    session.painted().await.unwrap();
+    std::fs::write(artifacts.join(name), session.screenshot().await.unwrap()).unwrap();
+}
+
+/// A private D-Bus session bus with `dunst` serving notifications on it and `dbus-monitor`
+/// recording every `Notify` call.
+struct NotificationBus {
+    _daemon: Child,
+    _dunst: Child,
+    _monitor: Child,
+    address: String,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl NotificationBus {
+    async fn start(display: &str) -> Self {
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dbus-daemon");
+        let mut lines = BufReader::new(daemon.stdout.take().unwrap()).lines();
+        let address = tokio::time::timeout(UI_WAIT, lines.next_line()).await.expect("bus address").unwrap().unwrap();
+        let mut monitor = Command::new("dbus-monitor")
+            .args(["--address", &address, "interface='org.freedesktop.Notifications',member='Notify'"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dbus-monitor");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut monitor_lines = BufReader::new(monitor.stdout.take().unwrap()).lines();
+        let (ready, ready_rx) = tokio::sync::oneshot::channel::<()>();
+        let writer = seen.clone();
+        tokio::spawn(async move {
+            let mut ready = Some(ready);
+            while let Ok(Some(line)) = monitor_lines.next_line().await {
+                // dbus-monitor's first output is its own NameAcquired signal: it is listening.
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                writer.lock().unwrap().push_str(&line);
+                writer.lock().unwrap().push('\n');
+            }
+        });
+        tokio::time::timeout(UI_WAIT, ready_rx).await.expect("dbus-monitor did not start").unwrap();
+        let dunst = Command::new("dunst")
+            .env("DISPLAY", display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dunst (scripts/setup-system installs it)");
+        Self { _daemon: daemon, _dunst: dunst, _monitor: monitor, address, seen }
+    }
+
+    async fn wait_for(&self, text: &str) {
+        let found = tokio::time::timeout(UI_WAIT, async {
+            while !self.seen.lock().unwrap().contains(text) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        assert!(found.is_ok(), "no notification with {text:?}; the bus saw:\n{}", self.seen.lock().unwrap());
+    }
+}
+
+/// Pixels of the tray area (trayer, top right) that are the attention dot's red.
+fn red_pixels_in_tray(display: &str, artifacts: &Path, name: &str) -> usize {
+    let shot = artifacts.join(name);
+    let captured = std::process::Command::new("import")
+        .args(["-window", "root"])
+        .arg(&shot)
+        .env("DISPLAY", display)
+        .status()
+        .unwrap();
+    assert!(captured.success());
+    let pixels =
+        std::process::Command::new("convert").arg(&shot).args(["-crop", "80x32+1200+0", "txt:-"]).output().unwrap();
+    String::from_utf8_lossy(&pixels.stdout)
+        .lines()
+        .filter_map(|line| {
+            let rgb = line.split_once('(')?.1.split(')').next()?;
+            let channels: Vec<f64> =
+                rgb.split(',').filter_map(|c| c.trim().trim_end_matches('%').parse().ok()).collect();
+            // txt: gives 8- or 16-bit values; scale to 0..1 by the larger range when needed.
+            let max = if channels.iter().any(|&c| c > 255.0) { 65535.0 } else { 255.0 };
+            Some((channels.first()? / max, channels.get(1)? / max, channels.get(2)? / max))
+        })
+        .filter(|&(r, g, b)| r > 0.7 && g < 0.35 && b < 0.35)
+        .count()
+}
+
+/// Whether the tray's menu is open: a window of the app's, wider than an icon, beside the tray
+/// (the settings window sits at the left edge).
+fn menu_shown(display: &str) -> bool {
+    let tree = std::process::Command::new("xwininfo").args(["-root", "-tree"]).env("DISPLAY", display).output();
+    String::from_utf8_lossy(&tree.unwrap().stdout).lines().any(|line| {
+        let Some(geometry) =
+            line.contains("\"mcp-remote-tray\": (").then(|| line.split_whitespace().rev().nth(1)).flatten()
+        else {
+            return false;
+        };
+        let numbers: Vec<i64> = geometry.split(['x', '+']).filter_map(|n| n.parse().ok()).collect();
+        matches!(numbers[..], [width, _, x, _] if width >= 100 && x >= 600)
+    })
+}
+
+/// Opens the tray menu with a click on the icon in trayer (top right).
+async fn open_tray_menu(display: &str, artifacts: &Path) {
+    assert!(!menu_shown(display), "a menu is open before the click");
+    for _ in 0..5 {
+        let clicked = std::process::Command::new("xdotool")
+            .args(["mousemove", "1264", "16", "click", "1"])
+            .env("DISPLAY", display)
+            .status()
+            .unwrap();
+        assert!(clicked.success());
+        let shown = tokio::time::timeout(Duration::from_secs(5), async {
+            while !menu_shown(display) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        if shown.await.is_ok() {
+            return;
+        }
+    }
+    let _ = std::process::Command::new("import")
+        .args(["-window", "root"])
+        .arg(artifacts.join("tray-menu-failed.png"))
+        .env("DISPLAY", display)
+        .status();
+    let tree = std::process::Command::new("xwininfo").args(["-root", "-tree"]).env("DISPLAY", display).output();
+    panic!("the tray menu did not open; windows:\n{}", String::from_utf8_lossy(&tree.unwrap().stdout));
+}
+
+/// Each host's file in the throwaway home, and the key of its servers.
+fn host_files(home: &Path) -> Vec<(&'static str, PathBuf, &'static str)> {
+    vec![
+        ("claude_desktop", home.join(".config/Claude/claude_desktop_config.json"), "mcpServers"),
+        ("claude_code", home.join(".claude.json"), "mcpServers"),
+        ("cursor", home.join(".cursor/mcp.json"), "mcpServers"),
+        ("vs_code", home.join(".config/Code/User/mcp.json"), "servers"),
+        ("windsurf", home.join(".codeium/windsurf/mcp_config.json"), "mcpServers"),
+        ("zed", home.join(".config/zed/settings.json"), "context_servers"),
+    ]
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
+async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
     let artifacts = target_dir().parent().unwrap().join("e2e-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     let scene = OAuthScene::start().await;
     let (scratch, browser_log, config, server) = (&scene.scratch, &scene.browser_log, &scene.config, &scene.server);
+    let home = scratch.join("home");
+    std::fs::create_dir_all(&home).unwrap();
 
     let display = Display::start().await;
     let _trayer = Command::new("trayer")
@@ -110,16 +305,24 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
         .kill_on_drop(true)
         .spawn()
         .expect("trayer");
+    let bus = NotificationBus::start(&display.name).await;
     let driver_port = free_port();
     let _driver = Command::new(tool("tauri-driver"))
         .args(["--port", &driver_port.to_string(), "--native-port", &free_port().to_string()])
         .env("DISPLAY", &display.name)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
         .env("MCP_REMOTE_CONFIG_DIR", config)
         .env("MCP_REMOTE_TRAY_STORE", scratch.join("servers.json"))
-        .env("MCP_REMOTE_CLAUDE_CONFIG", scratch.join("claude_desktop_config.json"))
         .env("MCP_REMOTE_TRAY_OPEN_SETTINGS", "1")
+        .env("MCP_REMOTE_TRAY_TICK_SECONDS", "1")
         .env("BROWSER", peers_dir().join("browser.sh"))
         .env("BROWSER_LOG", browser_log)
+        // The first sign-in page is left unfinished, as by a person who walks away from it.
+        .env("BROWSER_IGNORE_FIRST", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -141,27 +344,72 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
     }
     let session = session.expect("WebDriver session");
 
-    // Add the server.
-    session.wait_for("the window", "return document.getElementById('add-button') !== null", UI_WAIT).await.unwrap();
-    session.click("#add-button").await.unwrap();
+    // The empty state.
+    wait_text(&session, "the empty state", "!document.getElementById('empty').hidden").await;
+    shot(&session, &artifacts, "01-empty.png").await;
+
+    // Add the server; the form's Save stays in view, the advanced fields are folded.
+    session.click("#empty-add").await.unwrap();
+    wait_text(&session, "the add form", "document.getElementById('editor').open").await;
     session.type_into("input[name=name]", "Python OAuth").await.unwrap();
     session.type_into("input[name=url]", &server.url).await.unwrap();
     session
         .execute("document.querySelector('select[name=sign_in_method]').value = 'browser'", json!([]))
         .await
         .unwrap();
+    session.click("#advanced summary").await.unwrap();
     session.click("input[name=allow_http]").await.unwrap();
+    shot(&session, &artifacts, "02-add-form.png").await;
     session.click("#save-button").await.unwrap();
     assert_eq!(wait_state(&session, "needs sign-in").await, "needs sign-in");
 
-    // Sign in with the system browser.
-    session.click(".server [data-action=sign-in]").await.unwrap();
+    // A second server of the same name (in another case) is refused, in words, in the form.
+    session.click("#add-button").await.unwrap();
+    session.type_into("input[name=name]", "python oauth").await.unwrap();
+    session.type_into("input[name=url]", &server.url).await.unwrap();
+    session.click("#save-button").await.unwrap();
+    let refused = wait_text(
+        &session,
+        "the duplicate name refused",
+        "!document.getElementById('editor-problem').hidden && document.getElementById('editor-problem').textContent",
+    )
+    .await;
+    assert!(refused.contains("There is a server named “Python OAuth” already"), "{refused}");
+    shot(&session, &artifacts, "03-duplicate-name.png").await;
+    session.click("#cancel-button").await.unwrap();
+    assert_eq!(session.execute("return document.querySelectorAll('.server').length", json!([])).await.unwrap(), 1);
+
+    // Sign in; the page is left unfinished: the card shows the progress, the link, and Cancel.
+    session.click(".server .primary-action[data-action=sign-in]").await.unwrap();
+    let progress = wait_text(
+        &session,
+        "the sign-in in progress",
+        "!document.querySelector('.server .signin-progress').hidden && document.querySelector('.server .progress-text').textContent.startsWith('Finish') && document.querySelector('.server .progress-text').textContent",
+    )
+    .await;
+    assert!(progress.contains("in your browser") && progress.contains("left"), "{progress}");
+    assert_eq!(wait_state(&session, "signing in").await, "signing in…");
+    assert_eq!(scene.browser_opened(), 1);
+    session.click(".server [data-action=copy-link]").await.unwrap();
+    wait_text(
+        &session,
+        "the link copied",
+        "document.getElementById('message').textContent.includes('Sign-in link copied')",
+    )
+    .await;
+    shot(&session, &artifacts, "04-signing-in.png").await;
+    session.click(".server [data-action=cancel]").await.unwrap();
+    assert_eq!(wait_state(&session, "needs sign-in").await, "needs sign-in");
+    wait_text(&session, "the cancel said", "document.getElementById('message').textContent.includes('cancelled')")
+        .await;
+    // Started again, it completes.
+    session.click(".server .primary-action[data-action=sign-in]").await.unwrap();
     let signed_in = wait_state(&session, "signed in").await;
     assert!(signed_in.starts_with("signed in · expires in"), "{signed_in}");
-    assert_eq!(scene.browser_opened(), 1);
-    std::fs::write(artifacts.join("window-signed-in.png"), session.screenshot().await.unwrap()).unwrap();
+    assert_eq!(scene.browser_opened(), 2);
+    shot(&session, &artifacts, "05-signed-in.png").await;
 
-    // Claude Desktop's sidecar uses the stored tokens: no browser.
+    // A sidecar with the same config dir uses the stored tokens: no browser.
     let mut sidecar = Sidecar::spawn_with(scene.launch());
     sidecar.initialize().await;
     assert_eq!(
@@ -169,54 +417,91 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
         "from the tray's sign-in"
     );
     assert!(sidecar.close().await.success());
-    assert_eq!(scene.browser_opened(), 1, "the sidecar opened a browser");
+    assert_eq!(scene.browser_opened(), 2, "the sidecar opened a browser");
 
-    // Install into Claude Desktop: the entry runs the sidecar bundled beside the app.
-    session.click(".server [data-action=install]").await.unwrap();
-    let claude_file = scratch.join("claude_desktop_config.json");
-    session
-        .wait_for(
-            "the install",
-            "return document.getElementById('message').textContent.includes('Restart Claude')",
-            UI_WAIT,
+    // Install into every host. Cursor already has an entry of that name that is not ours: it is
+    // replaced only after the person confirms.
+    let files = host_files(&home);
+    let cursor_file = &files[2].1;
+    std::fs::create_dir_all(cursor_file.parent().unwrap()).unwrap();
+    let theirs = json!({ "mcpServers": { "Python OAuth": { "command": "npx", "args": ["-y", "mcp-remote", "https://elsewhere"] } } });
+    std::fs::write(cursor_file, theirs.to_string()).unwrap();
+    session.click(".server .primary-action[data-action=install]").await.unwrap();
+    wait_text(&session, "the install picker", "document.getElementById('install').open").await;
+    shot(&session, &artifacts, "06-install-picker.png").await;
+    for (kind, _, _) in &files {
+        if let Err(e) = session.click(&format!("#host-list [data-host={kind}] [data-host-action=install]")).await {
+            shot(&session, &artifacts, "06-install-failed.png").await;
+            panic!("{kind}: {e}");
+        }
+        if *kind == "cursor" {
+            confirm(&session, "Replace “Python OAuth” in Cursor?").await;
+        }
+        let host_name = wait_text(
+            &session,
+            "the host's name",
+            &format!("document.querySelector('#host-list [data-host={kind}] .host-name').textContent"),
         )
-        .await
-        .unwrap();
-    let claude: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&claude_file).unwrap()).unwrap();
-    let command = PathBuf::from(claude["mcpServers"]["Python OAuth"]["command"].as_str().unwrap());
-    assert_eq!(command, app.parent().unwrap().join("mcp-remote"), "the entry does not point at the bundled sidecar");
-    let version = std::process::Command::new(&command).arg("--version").output().unwrap();
-    assert!(version.status.success() && String::from_utf8_lossy(&version.stdout).starts_with("mcp-remote "));
-    assert_eq!(claude["mcpServers"]["Python OAuth"]["args"][0], server.url.as_str());
+        .await;
+        let result = wait_text(
+            &session,
+            "the install",
+            &format!(
+                "document.getElementById('install-result').textContent.includes('in {host_name}.') && document.getElementById('install-result').textContent"
+            ),
+        )
+        .await;
+        assert!(result.contains("Python OAuth"), "{result}");
+    }
+    shot(&session, &artifacts, "06-installed.png").await;
+    session.click("#install-close").await.unwrap();
+    let installed = wait_text(&session, "the installed marker", "document.querySelector('.server .server-installed').textContent.includes('Zed') && document.querySelector('.server .server-installed').textContent").await;
+    assert_eq!(installed, "Installed in Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Zed");
+    // Each host's entry, run as that host would run it, lists the server's tools with no browser.
+    for (kind, path, key) in &files {
+        let entry = &read_json(path)[*key]["Python OAuth"];
+        assert_eq!(
+            PathBuf::from(entry["command"].as_str().unwrap()),
+            app.parent().unwrap().join("mcp-remote"),
+            "{kind}"
+        );
+        let tools = run_host_entry(entry).await;
+        assert!(tools.iter().any(|t| t == "echo"), "{kind}: {tools:?}");
+    }
+    assert_eq!(scene.browser_opened(), 2, "a host's entry opened a browser");
+    let cursor_backup = cursor_file.with_file_name("mcp.json.mcp-remote-backup");
+    assert_eq!(read_json(&cursor_backup), theirs, "the replaced file was not kept");
 
-    // Reset: the folder is gone and the state says so.
+    // Reset asks first; confirmed, the folder is gone and the state says so.
     let folder = Store::new(config).server(&ServerKey::new(&server.url, None)).path().to_path_buf();
     assert!(folder.exists());
-    session.click(".server [data-action=reset]").await.unwrap();
+    server_menu(&session, "reset").await;
+    confirm(&session, "Reset the tokens of Python OAuth?").await;
     assert_eq!(wait_state(&session, "needs sign-in").await, "needs sign-in");
     assert!(!folder.exists(), "reset left {} behind", folder.display());
 
     // Sign in with the in-app window: it opens, follows the approval, and closes itself.
-    session.click(".server [data-action=edit]").await.unwrap();
+    server_menu(&session, "edit").await;
     session
         .execute("document.querySelector('select[name=sign_in_method]').value = 'webview'", json!([]))
         .await
         .unwrap();
     session.click("#save-button").await.unwrap();
-    session.click(".server [data-action=sign-in]").await.unwrap();
+    session.click(".server .primary-action[data-action=sign-in]").await.unwrap();
     assert!(wait_state(&session, "signed in").await.starts_with("signed in"));
-    assert_eq!(scene.browser_opened(), 1, "the in-app sign-in used the system browser");
+    assert_eq!(scene.browser_opened(), 2, "the in-app sign-in used the system browser");
     let closed = tokio::time::timeout(UI_WAIT, async {
         while session.windows().await.unwrap().len() > 1 {
-            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
     assert!(closed.await.is_ok(), "the sign-in window did not close");
-    std::fs::write(artifacts.join("window-signed-in-webview.png"), session.screenshot().await.unwrap()).unwrap();
+    assert_eq!(red_pixels_in_tray(&display.name, &artifacts, "tray-calm.png"), 0, "the icon asks for attention");
 
-    // A sidecar that needs the user while the tray runs: it waits, the window says so, and one
-    // click completes the sign-in on the sidecar's own listener.
-    session.click(".server [data-action=reset]").await.unwrap();
+    // A sidecar that needs the person while the tray runs: a notification, the icon, the card;
+    // one click completes the sign-in on the sidecar's own listener.
+    server_menu(&session, "reset").await;
+    confirm(&session, "Reset the tokens").await;
     assert_eq!(wait_state(&session, "needs sign-in").await, "needs sign-in");
     let waiting = Sidecar::spawn_with(scene.launch().arg("--auth-timeout").arg("60s"));
     let init = waiting.send_initialize();
@@ -224,67 +509,104 @@ async fn add_sign_in_both_ways_use_from_a_sidecar_and_reset() {
         wait_state(&session, "needs sign-in · a client is waiting").await,
         "needs sign-in · a client is waiting"
     );
-    std::fs::write(artifacts.join("window-client-waiting.png"), session.screenshot().await.unwrap()).unwrap();
-    session.click(".server [data-action=sign-in]").await.unwrap();
+    bus.wait_for("Sign in to Python OAuth").await;
+    shot(&session, &artifacts, "07-client-waiting.png").await;
+    let attention = tokio::time::timeout(UI_WAIT, async {
+        loop {
+            if red_pixels_in_tray(&display.name, &artifacts, "tray-attention.png") > 20 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    assert!(attention.await.is_ok(), "the tray icon does not ask for attention");
+    session.click(".server .primary-action[data-action=sign-in]").await.unwrap();
     let answer = waiting.wait_response(init, "the waiting sidecar's initialize").await;
     assert!(answer.get("result").is_some(), "{answer}");
     assert!(wait_state(&session, "signed in").await.starts_with("signed in"));
-    assert_eq!(scene.browser_opened(), 1, "a browser opened for the waiting sidecar");
+    assert_eq!(scene.browser_opened(), 2, "a browser opened for the waiting sidecar");
 
-    // The tray menu, opened with a click on the icon in trayer (top right).
-    // The menu is a window of the app's, wider than an icon, beside the tray (the settings window
-    // sits at the left edge).
-    let menu_shown = || {
-        let tree =
-            std::process::Command::new("xwininfo").args(["-root", "-tree"]).env("DISPLAY", &display.name).output();
-        String::from_utf8_lossy(&tree.unwrap().stdout).lines().any(|line| {
-            let Some(geometry) =
-                line.contains("\"mcp-remote-tray\": (").then(|| line.split_whitespace().rev().nth(1)).flatten()
-            else {
-                return false;
-            };
-            let numbers: Vec<i64> = geometry.split(['x', '+']).filter_map(|n| n.parse().ok()).collect();
-            matches!(numbers[..], [width, _, x, _] if width >= 100 && x >= 600)
-        })
-    };
-    assert!(!menu_shown(), "a menu is open before the click");
-    let mut opened = false;
-    for _ in 0..5 {
-        let clicked = std::process::Command::new("xdotool")
-            .args(["mousemove", "1264", "16", "click", "1"])
-            .env("DISPLAY", &display.name)
-            .status()
-            .unwrap();
-        assert!(clicked.success());
-        let shown = tokio::time::timeout(Duration::from_secs(5), async {
-            while !menu_shown() {
-                tokio::task::yield_now().await;
-            }
-        });
-        if shown.await.is_ok() {
-            opened = true;
-            break;
-        }
-    }
-    if !opened {
-        let _ = std::process::Command::new("import")
-            .args(["-window", "root"])
-            .arg(artifacts.join("tray-menu-failed.png"))
-            .env("DISPLAY", &display.name)
-            .status();
-        let tree =
-            std::process::Command::new("xwininfo").args(["-root", "-tree"]).env("DISPLAY", &display.name).output();
-        panic!("the tray menu did not open; windows:\n{}", String::from_utf8_lossy(&tree.unwrap().stdout));
-    }
-    let shot = artifacts.join("tray-menu.png");
+    // An MCP server that is not there: the card says so in words, with the details folded.
+    session.click("#add-button").await.unwrap();
+    let nowhere = format!("http://127.0.0.1:{}/mcp", free_port());
+    session.type_into("input[name=name]", "Nowhere").await.unwrap();
+    session.type_into("input[name=url]", &nowhere).await.unwrap();
+    session.click("#advanced summary").await.unwrap();
+    session.click("input[name=allow_http]").await.unwrap();
+    session.click("#save-button").await.unwrap();
+    let nowhere_card = ".server[data-state=needs_sign_in]";
+    wait_text(&session, "the second card", &format!("document.querySelector('{nowhere_card}')")).await;
+    session.click(&format!("{nowhere_card} .primary-action[data-action=sign-in]")).await.unwrap();
+    let problem = wait_text(
+        &session,
+        "the error on the card",
+        &format!("!document.querySelector('{nowhere_card} .server-problem').hidden && document.querySelector('{nowhere_card} .problem-text').textContent"),
+    )
+    .await;
+    assert!(problem.starts_with("Cannot reach the MCP server at 127.0.0.1."), "{problem}");
+    shot(&session, &artifacts, "08-error.png").await;
+
+    // The tray menu stays open across clock ticks and a sidecar's token refresh (a menu replaced
+    // while open closes under the pointer). The window's refresh count shows both were handled.
+    let dir = Store::new(config).server(&ServerKey::new(&server.url, None));
+    let mut tokens = dir.tokens().unwrap().unwrap();
+    tokens.expires_at = Some(mcp_remote::store::unix_now() - 1);
+    dir.save_tokens(&tokens).unwrap();
+    open_tray_menu(&display.name, &artifacts).await;
+    let before = session.execute("return Number(document.body.dataset.refreshes)", json!([])).await.unwrap();
+    let before = before.as_u64().unwrap();
+    let mut refreshing = Sidecar::spawn_with(scene.launch());
+    refreshing.initialize().await;
+    assert_eq!(refreshing.call_tool("echo", json!({ "message": "refreshed" })).await, "refreshed");
+    assert!(refreshing.close().await.success());
+    assert_ne!(dir.tokens().unwrap().unwrap().access_token, tokens.access_token, "the sidecar did not refresh");
+    let after = before + 3;
+    wait_text(&session, "ticks and the refresh seen", &format!("Number(document.body.dataset.refreshes) >= {after}"))
+        .await;
+    assert!(menu_shown(&display.name), "the tray menu closed while open");
     let captured = std::process::Command::new("import")
         .args(["-window", "root"])
-        .arg(&shot)
+        .arg(artifacts.join("09-tray-menu.png"))
         .env("DISPLAY", &display.name)
         .status()
         .unwrap();
-    assert!(captured.success() && std::fs::metadata(&shot).unwrap().len() > 0);
+    assert!(captured.success());
+    let _ = std::process::Command::new("xdotool").args(["key", "Escape"]).env("DISPLAY", &display.name).status();
+
+    // Remove asks first, and offers to take the hosts' entries too.
+    let python_card = ".server[data-state=signed_in]";
+    session.click(&format!("{python_card} [data-action=more]")).await.unwrap();
+    session.click(&format!("{python_card} .menu [data-action=remove]")).await.unwrap();
+    let option = wait_text(
+        &session,
+        "the remove option",
+        "!document.getElementById('confirm-option').hidden && document.getElementById('confirm-option').textContent",
+    )
+    .await;
+    assert!(
+        option.contains("Also remove it from Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Zed"),
+        "{option}"
+    );
+    confirm(&session, "Remove Python OAuth?").await;
+    wait_text(&session, "the removal", "document.getElementById('message').textContent.includes('removed, and from')")
+        .await;
+    for (kind, path, key) in &files {
+        assert!(read_json(path)[*key].get("Python OAuth").is_none(), "{kind} still has the entry");
+    }
+
+    // About names the version and the sidecar.
+    session.click("#app-menu-button").await.unwrap();
+    session.click("#app-menu [data-app-action=about]").await.unwrap();
+    let version = wait_text(
+        &session,
+        "About",
+        "document.getElementById('about').open && document.getElementById('about-version').textContent",
+    )
+    .await;
+    assert!(version.split('.').all(|n| n.parse::<u32>().is_ok()) && version.split('.').count() == 3, "{version}");
+    shot(&session, &artifacts, "10-about.png").await;
 
     session.end().await;
+    // The unfinished first page never reached the authorization server.
     assert_eq!(scene.events("authorize"), 3);
 }

@@ -1,8 +1,9 @@
 //! The window's commands, one file per domain; each is a thin wrapper over `actions`.
 
-pub mod claude;
+pub mod hosts;
 pub mod servers;
 pub mod signin;
 
-/// Errors reach the window as one readable string.
-pub type CommandResult<T> = Result<T, String>;
+/// Errors reach the window as `{ message, detail }`: a sentence for the person, and the
+/// technical cause for the "Details" fold.
+pub type CommandResult<T> = Result<T, crate::problem::Problem>;
