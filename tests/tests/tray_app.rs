@@ -7,8 +7,9 @@
 //! with someone else's entry of that name, replaced only after a confirmation), then each host's
 //! entry run by a stdio client that lists tools; reset behind a confirmation; the in-app window
 //! sign-in; a waiting sidecar announced by a notification and the icon, and completed from the
-//! window; an unreachable server's error on its card; the tray menu staying open across clock
-//! ticks and a sidecar's token refresh; remove with the hosts' entries; About.
+//! window; an unreachable server's error on its card and its sign-in's log; the tray menu staying
+//! open across clock ticks and a sidecar's token refresh; an expired sign-in's notification;
+//! remove with the hosts' entries; About.
 //! Screenshots of each state are written to `target/e2e-artifacts/` (CI keeps them; they are not
 //! committed).
 #![cfg(target_os = "linux")]
@@ -454,6 +455,16 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
         assert!(result.contains("Python OAuth"), "{result}");
     }
     shot(&session, &artifacts, "06-installed.png").await;
+    // "Copy config" gives the snippet with the host's own wrapper key.
+    session.click("#host-list [data-host=vs_code] [data-host-action=copy]").await.unwrap();
+    let snippet = wait_text(
+        &session,
+        "the snippet",
+        "!document.getElementById('install-snippet').hidden && document.getElementById('install-snippet').textContent",
+    )
+    .await;
+    let snippet: serde_json::Value = serde_json::from_str(&snippet).unwrap();
+    assert_eq!(snippet["servers"]["Python OAuth"]["type"], "stdio", "{snippet}");
     session.click("#install-close").await.unwrap();
     let installed = wait_text(&session, "the installed marker", "document.querySelector('.server .server-installed').textContent.includes('Zed') && document.querySelector('.server .server-installed').textContent").await;
     assert_eq!(installed, "Installed in Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Zed");
@@ -545,6 +556,21 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
     .await;
     assert!(problem.starts_with("Cannot reach the MCP server at 127.0.0.1."), "{problem}");
     shot(&session, &artifacts, "08-error.png").await;
+    // Its last sign-in, step by step.
+    session.click(&format!("{nowhere_card} [data-action=more]")).await.unwrap();
+    session.click(&format!("{nowhere_card} .menu [data-action=log]")).await.unwrap();
+    let steps = wait_text(
+        &session,
+        "the sign-in log",
+        "document.getElementById('log').open && document.getElementById('log-steps').textContent",
+    )
+    .await;
+    assert!(
+        steps.contains("Sign-in started (window of this app)") && steps.contains("Failed: cannot reach the MCP server"),
+        "{steps}"
+    );
+    shot(&session, &artifacts, "08-error-log.png").await;
+    session.click("#log-close").await.unwrap();
 
     // The tray menu stays open across clock ticks and a sidecar's token refresh (a menu replaced
     // while open closes under the pointer). The window's refresh count shows both were handled.
@@ -573,8 +599,19 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
     assert!(captured.success());
     let _ = std::process::Command::new("xdotool").args(["key", "Escape"]).env("DISPLAY", &display.name).status();
 
+    // A sign-in that runs out with no way to refresh it is announced.
+    let mut expired = dir.tokens().unwrap().unwrap();
+    expired.refresh_token = None;
+    expired.expires_at = Some(mcp_remote::store::unix_now() - 1);
+    dir.save_tokens(&expired).unwrap();
+    bus.wait_for("Your sign-in to Python OAuth expired").await;
+    assert_eq!(
+        wait_state(&session, "needs sign-in · the sign-in expired").await,
+        "needs sign-in · the sign-in expired"
+    );
+
     // Remove asks first, and offers to take the hosts' entries too.
-    let python_card = ".server[data-state=signed_in]";
+    let python_card = ".server[data-id]:first-child";
     session.click(&format!("{python_card} [data-action=more]")).await.unwrap();
     session.click(&format!("{python_card} .menu [data-action=remove]")).await.unwrap();
     let option = wait_text(
