@@ -10,6 +10,7 @@ const list = $("server-list");
 const template = $("server-template");
 const form = $("server-form");
 let servers = [];
+let shownJson = "";
 let messageTimer = null;
 
 // A short note at the top; successes fade after a while, problems go on the card instead.
@@ -90,8 +91,11 @@ function renderTimes() {
   }
 }
 
+// Rebuilds the cards; an open "⋯" menu stays open (a tick or a sidecar's refresh must not close
+// it under the pointer).
 function render() {
-  const open = document.activeElement && document.activeElement.closest(".server");
+  const openMenu = list.querySelector(".menu:not([hidden])");
+  const openId = openMenu && openMenu.closest(".server").dataset.id;
   list.replaceChildren();
   $("empty").hidden = servers.length > 0;
   for (const server of servers) {
@@ -127,10 +131,8 @@ function render() {
     list.append(item);
   }
   renderTimes();
-  if (open && open.dataset) {
-    const again = list.querySelector(`[data-id="${open.dataset.id}"]`);
-    if (again) again.scrollIntoView({ block: "nearest" });
-  }
+  const again = openId && list.querySelector(`[data-id="${openId}"] .menu`);
+  if (again) again.hidden = false;
 }
 
 function closeMenus() { for (const m of document.querySelectorAll(".menu")) m.hidden = true; }
@@ -142,7 +144,12 @@ async function refresh() {
   document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
   try {
     servers = await invoke("list_servers");
-    render();
+    // Times are rewritten in place by the clock; the cards are rebuilt only when they change.
+    const json = JSON.stringify(servers);
+    if (json !== shownJson) {
+      shownJson = json;
+      render();
+    }
   } catch (error) {
     say(`Cannot read the servers: ${error.message || error}`);
   }
