@@ -7,11 +7,11 @@
 # With BROWSER_PRECONNECT set to a Python, it first does what real browsers do: opens a
 # speculative connection to the callback listener (the authorization URL's redirect_uri) and
 # holds it open for a minute without sending a byte; the redirect is followed once it is open.
-# With BROWSER_IGNORE_FIRST set, the first invocation ($BROWSER_LOG's first line) opens nothing, as
-# when a user walks away from the first tab.
+# With BROWSER_IGNORE_FIRST=N, the first N invocations ($BROWSER_LOG's first N lines) open
+# nothing, as when a user walks away from a tab.
 if [ -n "${BROWSER_LOG:-}" ]; then
   echo "opened" >> "$BROWSER_LOG"
-  if [ -n "${BROWSER_IGNORE_FIRST:-}" ] && [ "$(wc -l < "$BROWSER_LOG")" -eq 1 ]; then
+  if [ -n "${BROWSER_IGNORE_FIRST:-}" ] && [ "$(wc -l < "$BROWSER_LOG")" -le "$BROWSER_IGNORE_FIRST" ]; then
     exit 0
   fi
 fi

@@ -3,7 +3,7 @@
 //! `tauri-driver` + WebKitWebDriver, in a throwaway HOME, against a real authorization server
 //! (the Python SDK's): the empty state; add a server, and a second of the same name refused; a
 //! sign-in with the system browser (`tests/peers/browser.sh`) that is left unfinished, cancelled
-//! and started again; a sidecar using the tray's sign-in; install into each MCP host's file (one
+//! and started again, its page lost again and opened again from the card; a sidecar using the tray's sign-in; install into each MCP host's file (one
 //! with someone else's entry of that name, replaced only after a confirmation), then each host's
 //! entry run by a stdio client that lists tools; reset behind a confirmation; the in-app window
 //! sign-in; a waiting sidecar announced by a notification and the icon, and completed from the
@@ -113,6 +113,18 @@ async fn wait_text(session: &Session, what: &str, expression: &str) -> String {
             panic!("{e}; message {message:?}");
         }
     }
+}
+
+/// Waits until the stand-in browser has been opened `times` times: its log is written by the
+/// browser itself, after the app has shown that the page is open.
+async fn browser_opened(scene: &OAuthScene, times: usize) {
+    let opened = tokio::time::timeout(UI_WAIT, async {
+        while scene.browser_opened() < times {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    assert!(opened.await.is_ok(), "the browser was opened {} times, not {times}", scene.browser_opened());
+    assert_eq!(scene.browser_opened(), times);
 }
 
 /// Clicks an item of the first server's "⋯" menu.
@@ -322,8 +334,8 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
         .env("MCP_REMOTE_TRAY_TICK_SECONDS", "1")
         .env("BROWSER", peers_dir().join("browser.sh"))
         .env("BROWSER_LOG", browser_log)
-        // The first sign-in page is left unfinished, as by a person who walks away from it.
-        .env("BROWSER_IGNORE_FIRST", "1")
+        // The first two sign-in pages are left unfinished, as by a person who walks away from them.
+        .env("BROWSER_IGNORE_FIRST", "2")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -388,9 +400,12 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
         "!document.querySelector('.server .signin-progress').hidden && document.querySelector('.server .progress-text').textContent.startsWith('Finish') && document.querySelector('.server .progress-text').textContent",
     )
     .await;
-    assert!(progress.contains("in your browser") && progress.contains("left"), "{progress}");
+    assert!(
+        progress.contains("in your browser") && (progress.contains("(5:00") || progress.contains("(4:5")),
+        "not a 5-minute wait: {progress}"
+    );
     assert_eq!(wait_state(&session, "signing in").await, "signing in…");
-    assert_eq!(scene.browser_opened(), 1);
+    browser_opened(&scene, 1).await;
     session.click(".server [data-action=copy-link]").await.unwrap();
     wait_text(
         &session,
@@ -403,11 +418,15 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
     assert_eq!(wait_state(&session, "needs sign-in").await, "needs sign-in");
     wait_text(&session, "the cancel said", "document.getElementById('message').textContent.includes('cancelled')")
         .await;
-    // Started again, it completes.
+    // Started again, its page is lost too; "Open again" opens it once more, and it completes.
     session.click(".server .primary-action[data-action=sign-in]").await.unwrap();
+    wait_text(&session, "the page opened again", "!document.querySelector('.server [data-action=reopen]').hidden")
+        .await;
+    browser_opened(&scene, 2).await;
+    session.click(".server [data-action=reopen]").await.unwrap();
     let signed_in = wait_state(&session, "signed in").await;
     assert!(signed_in.starts_with("signed in · expires in"), "{signed_in}");
-    assert_eq!(scene.browser_opened(), 2);
+    assert_eq!(scene.browser_opened(), 3);
     shot(&session, &artifacts, "05-signed-in.png").await;
 
     // A sidecar with the same config dir uses the stored tokens: no browser.
@@ -418,7 +437,7 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
         "from the tray's sign-in"
     );
     assert!(sidecar.close().await.success());
-    assert_eq!(scene.browser_opened(), 2, "the sidecar opened a browser");
+    assert_eq!(scene.browser_opened(), 3, "the sidecar opened a browser");
 
     // Install into every host. Cursor already has an entry of that name that is not ours: it is
     // replaced only after the person confirms.
@@ -479,7 +498,7 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
         let tools = run_host_entry(entry).await;
         assert!(tools.iter().any(|t| t == "echo"), "{kind}: {tools:?}");
     }
-    assert_eq!(scene.browser_opened(), 2, "a host's entry opened a browser");
+    assert_eq!(scene.browser_opened(), 3, "a host's entry opened a browser");
     let cursor_backup = cursor_file.with_file_name("mcp.json.mcp-remote-backup");
     assert_eq!(read_json(&cursor_backup), theirs, "the replaced file was not kept");
 
@@ -500,7 +519,7 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
     session.click("#save-button").await.unwrap();
     session.click(".server .primary-action[data-action=sign-in]").await.unwrap();
     assert!(wait_state(&session, "signed in").await.starts_with("signed in"));
-    assert_eq!(scene.browser_opened(), 2, "the in-app sign-in used the system browser");
+    assert_eq!(scene.browser_opened(), 3, "the in-app sign-in used the system browser");
     let closed = tokio::time::timeout(UI_WAIT, async {
         while session.windows().await.unwrap().len() > 1 {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -535,7 +554,7 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
     let answer = waiting.wait_response(init, "the waiting sidecar's initialize").await;
     assert!(answer.get("result").is_some(), "{answer}");
     assert!(wait_state(&session, "signed in").await.starts_with("signed in"));
-    assert_eq!(scene.browser_opened(), 2, "a browser opened for the waiting sidecar");
+    assert_eq!(scene.browser_opened(), 3, "a browser opened for the waiting sidecar");
 
     // An MCP server that is not there: the card says so in words, with the details folded.
     session.click("#add-button").await.unwrap();
