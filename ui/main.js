@@ -71,7 +71,7 @@ function progressText(server) {
   const left = Math.max(0, p.started_at + p.wait_seconds - now());
   const clock = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
   const where = server.sign_in_method === "browser" ? "in your browser" : "in the sign-in window";
-  return p.url ? `Finish signing in ${where} (${clock} left).` : "Opening the sign-in page…";
+  return p.url ? `Waiting for you to finish ${where} (${clock} left).` : "Opening the sign-in page…";
 }
 
 // The one action the state calls for.

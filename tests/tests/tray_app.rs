@@ -397,7 +397,7 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
     let progress = wait_text(
         &session,
         "the sign-in in progress",
-        "!document.querySelector('.server .signin-progress').hidden && document.querySelector('.server .progress-text').textContent.startsWith('Finish') && document.querySelector('.server .progress-text').textContent",
+        "!document.querySelector('.server .signin-progress').hidden && document.querySelector('.server .progress-text').textContent.startsWith('Waiting for you') && document.querySelector('.server .progress-text').textContent",
     )
     .await;
     assert!(
