@@ -1,7 +1,7 @@
 //! Test support for driving the `mcp-remote` binary exactly as Claude Desktop does: a spawned
-//! sidecar with piped stdio ([`sidecar`]), real peers to point it at ([`rmcp_server`], [`peers`]),
-//! and our own fault servers for what no real server does on demand ([`fault_server`],
-//! [`fault_auth`], [`slow_accept_sse`]).
+//! sidecar with piped stdio ([`sidecar`]), real peers to point it at ([`rmcp_server`], [`peers`];
+//! [`test_ca`] for HTTPS), and our own fault servers for what no real server does on demand
+//! ([`fault_server`], [`fault_auth`], [`slow_accept_sse`]).
 
 pub mod fault_auth;
 pub mod fault_server;
@@ -9,4 +9,5 @@ pub mod peers;
 pub mod rmcp_server;
 pub mod sidecar;
 pub mod slow_accept_sse;
+pub mod test_ca;
 pub mod webdriver;

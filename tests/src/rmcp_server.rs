@@ -1,5 +1,5 @@
 //! A real MCP server built on `rmcp` (the official Rust SDK), served over Streamable HTTP on
-//! loopback: stateful with SSE, stateless, or stateless with JSON responses. rmcp 3.11 serves the
+//! loopback (plain HTTP, or HTTPS offering HTTP/1.1 or HTTP/2 too): stateful with SSE, stateless, or stateless with JSON responses. rmcp 3.11 serves the
 //! stateless 2026-07-28 revision beside the 2025 ones; in [`Mode::Stateful`] requests of that
 //! revision are turned away as a 2025-era server turns them away (400, a `-32000` error naming
 //! the version), so the 2025 session machinery is what gets tested there.
@@ -8,7 +8,7 @@
 //! bytes), `notify` (sends `count` log notifications, which rmcp routes to the standalone GET
 //! stream), `ask` (sends the client a
 //! `roots/list` or `sampling/createMessage` request and returns the answer). Every HTTP request is
-//! recorded (method and headers) so tests can check what the proxy sent.
+//! recorded (method, HTTP version and headers) so tests can check what the proxy sent.
 
 #![allow(deprecated)] // rmcp 3 marks logging, roots and sampling deprecated (SEP-2577); they still work.
 
@@ -25,6 +25,8 @@ use rmcp::transport::streamable_http_server::{SessionManager, StreamableHttpServ
 use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, Peer, RoleServer, ServerHandler};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_rustls::rustls;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -160,6 +162,8 @@ pub enum Mode {
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub method: String,
+    /// HTTP/1.1 or HTTP/2.
+    pub version: axum::http::Version,
     pub headers: axum::http::HeaderMap,
 }
 
@@ -210,6 +214,28 @@ pub async fn start(mode: Mode) -> RunningServer {
 }
 
 pub async fn start_on(mode: Mode, listener: tokio::net::TcpListener) -> RunningServer {
+    let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+    // Without TCP_NODELAY, an SSE answer written in pieces (priming event, then the response)
+    // meets the client's delayed ACK and every call takes 40 ms, on any client.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        let _ = stream.set_nodelay(true);
+    });
+    serve(mode, url, listener)
+}
+
+/// Starts the server over HTTPS on `127.0.0.1:0` with `tls` (its certificate, and whether ALPN
+/// offers HTTP/2); it stops when the returned value is dropped.
+pub async fn start_tls(mode: Mode, tls: Arc<rustls::ServerConfig>) -> RunningServer {
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("https://{}/mcp", tcp.local_addr().expect("addr"));
+    serve(mode, url, TlsListener { tcp, acceptor: TlsAcceptor::from(tls) })
+}
+
+fn serve<L>(mode: Mode, url: String, listener: L) -> RunningServer
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let shutdown = CancellationToken::new();
     let sessions = Arc::new(LocalSessionManager::default());
     let base = StreamableHttpServerConfig::default()
@@ -228,10 +254,11 @@ pub async fn start_on(mode: Mode, listener: tokio::net::TcpListener) -> RunningS
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             let recorder = Arc::clone(&recorder);
             async move {
-                recorder
-                    .lock()
-                    .unwrap()
-                    .push(Seen { method: request.method().to_string(), headers: request.headers().clone() });
+                recorder.lock().unwrap().push(Seen {
+                    method: request.method().to_string(),
+                    version: request.version(),
+                    headers: request.headers().clone(),
+                });
                 let modern = request.headers().get("mcp-protocol-version").is_some_and(|v| v == "2026-07-28");
                 if only_2025 && modern {
                     let body = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: Unsupported protocol version: 2026-07-28"}}"#;
@@ -242,15 +269,35 @@ pub async fn start_on(mode: Mode, listener: tokio::net::TcpListener) -> RunningS
             }
         },
     ));
-    let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
     let stop = shutdown.clone();
-    // Without TCP_NODELAY, an SSE answer written in pieces (priming event, then the response)
-    // meets the client's delayed ACK and every call takes 40 ms, on any client.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-        let _ = stream.set_nodelay(true);
-    });
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled_owned().await }).await;
     });
     RunningServer { url, sessions, requests, shutdown }
+}
+
+/// TCP connections with TCP_NODELAY, each through a TLS handshake before it is served. A
+/// handshake that fails ends that connection only.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else { continue };
+            let _ = stream.set_nodelay(true);
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
 }

@@ -9,7 +9,8 @@
 //! keeps the program alive; it checks no targets.
 
 use mcp_remote::transport::sse::SseParser;
-use mcp_remote_tests::rmcp_server::{self, Mode};
+use mcp_remote_tests::rmcp_server::{self, Mode, Seen};
+use mcp_remote_tests::test_ca::TestCa;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -23,6 +24,28 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{oneshot, Notify};
 
 const PROTOCOL: &str = "2025-11-25";
+
+/// How the server is reached.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    Plain,
+    /// HTTPS, ALPN offering HTTP/1.1 only.
+    Tls,
+    /// HTTPS, ALPN offering HTTP/2 (and HTTP/1.1), which each client may choose.
+    Http2,
+}
+
+/// Which HTTP versions each client (told apart by its user agent) used, as the server saw them.
+fn versions_by_client(seen: &[Seen]) -> String {
+    let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for request in seen {
+        let agent = request.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("direct");
+        let agent = agent.split('/').next().unwrap_or(agent).to_string();
+        *counts.entry((agent, format!("{:?}", request.version))).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|((agent, version), n)| format!("{agent} {version} ×{n}")).collect();
+    parts.join(", ")
+}
 
 struct Plan {
     sequential: usize,
@@ -41,7 +64,7 @@ impl Plan {
             block: 100,
             in_flight_calls: 4000,
             large: vec![1 << 20, 10 << 20],
-            large_repeats: 5,
+            large_repeats: 20,
             burst: 10_000,
             cold_starts: 21,
         }
@@ -89,9 +112,13 @@ struct Direct {
 }
 
 impl Direct {
-    async fn connect(url: &str) -> Self {
+    async fn connect(url: &str, trust: Option<&Trust>) -> Self {
+        let mut builder = reqwest::Client::builder().tcp_nodelay(true);
+        if let Some(trust) = trust {
+            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(trust.pem.as_bytes()).unwrap());
+        }
         let mut direct = Self {
-            http: reqwest::Client::builder().tcp_nodelay(true).build().unwrap(),
+            http: builder.build().unwrap(),
             url: url.into(),
             session: None,
             next: AtomicU64::new(1),
@@ -211,8 +238,13 @@ struct StdioProxy {
 }
 
 impl StdioProxy {
-    fn spawn(program: &Path, args: &[String], config_dir: &Path) -> Self {
-        let mut child = Command::new(program)
+    fn spawn(program: &Path, args: &[String], config_dir: &Path, trust: Option<&Trust>) -> Self {
+        let mut command = Command::new(program);
+        if let Some(trust) = trust {
+            // Both proxies take extra roots from the environment (ours also has --ca-file).
+            command.env("SSL_CERT_FILE", &trust.file).env("NODE_EXTRA_CA_CERTS", &trust.file);
+        }
+        let mut child = command
             .args(args)
             .env("MCP_REMOTE_CONFIG_DIR", config_dir)
             .stdin(Stdio::piped())
@@ -325,10 +357,16 @@ struct Column {
     spawn: Option<(PathBuf, Vec<String>)>,
 }
 
-async fn connect(column: &Column, url: &str, config_dir: &Path) -> Subject {
+/// The test CA of the HTTPS modes, in PEM and as a file.
+struct Trust {
+    pem: String,
+    file: PathBuf,
+}
+
+async fn connect(column: &Column, url: &str, config_dir: &Path, trust: Option<&Trust>) -> Subject {
     match &column.spawn {
         None => {
-            let direct = Direct::connect(url).await;
+            let direct = Direct::connect(url, trust).await;
             if direct.session.is_some() {
                 direct.listen().await;
             }
@@ -337,7 +375,7 @@ async fn connect(column: &Column, url: &str, config_dir: &Path) -> Subject {
         Some((program, args)) => {
             let mut args = args.clone();
             args.insert(0, url.to_string());
-            let proxy = StdioProxy::spawn(program, &args, config_dir);
+            let proxy = StdioProxy::spawn(program, &args, config_dir, trust);
             proxy.initialize().await;
             Subject::Proxy(Box::new(proxy))
         }
@@ -449,6 +487,8 @@ struct Report {
     pipe_round_trips: Vec<(&'static str, Option<Duration>)>,
     /// The mcp-remote column's peak RSS after each phase, to show what drives it.
     peak_by_phase: Vec<(String, u64)>,
+    /// The HTTP versions the server saw from each client, per HTTPS mode.
+    http_versions: Vec<(&'static str, String)>,
 }
 
 impl Report {
@@ -468,13 +508,13 @@ impl Report {
     }
 
     fn print(&self) {
-        print!("{:<44}", "metric");
+        print!("{:<58}", "metric");
         for c in &self.columns {
             print!("{c:>16}");
         }
         println!("{:>12}", "ratio");
         for (name, values, unit) in &self.rows {
-            print!("{:<44}", format!("{name} ({unit})"));
+            print!("{:<58}", format!("{name} ({unit})"));
             for v in values {
                 print!("{v:>16.1}");
             }
@@ -493,6 +533,9 @@ impl Report {
             .filter_map(|(mode, p50)| p50.map(|p50| format!("{mode} {:.0}", micros(p50))))
             .collect();
         println!("a bare pipe round trip through cat, p50 (µs), between the sequential blocks: {}", hops.join(" · "));
+        for (mode, versions) in &self.http_versions {
+            println!("{mode}: HTTP versions the server saw, by client: {versions}");
+        }
         for (name, met, detail) in &self.verdicts {
             println!("{} {name}: {detail}", if *met { "MET    " } else { "MISSED " });
         }
@@ -505,6 +548,7 @@ impl Report {
             "targets": self.verdicts.iter().map(|(n, m, d)| json!({ "target": n, "met": m, "detail": d })).collect::<Vec<_>>(),
             "pipe_round_trip_p50_us": self.pipe_round_trips.iter().map(|(mode, p50)| json!({ "mode": mode, "p50": p50.map(micros) })).collect::<Vec<_>>(),
             "peak_rss_by_phase": self.peak_by_phase.iter().map(|(p, b)| json!({ "phase": p, "bytes": b })).collect::<Vec<_>>(),
+            "http_versions": self.http_versions.iter().map(|(mode, v)| json!({ "mode": mode, "seen": v })).collect::<Vec<_>>(),
         })
     }
 }
@@ -553,12 +597,24 @@ async fn main() {
     let mut report = Report { columns: columns.iter().map(|c| c.name).collect(), ..Report::default() };
     eprintln!("bench: {} against {}", if smoke { "smoke run" } else { "full run" }, binary.display());
 
+    let ca = TestCa::new();
+    let trust = Trust { pem: ca.ca_pem.clone(), file: config_dir.join("test-ca.pem") };
+    std::fs::write(&trust.file, &trust.pem).unwrap();
     let mut peak_rss: Vec<u64> = vec![0; columns.len()];
-    for (mode, label) in [(Mode::Stateful, "SSE"), (Mode::StatelessJson, "JSON")] {
-        let server = rmcp_server::start(mode).await;
+    for (mode, wire, label) in [
+        (Mode::Stateful, Wire::Plain, "SSE"),
+        (Mode::StatelessJson, Wire::Plain, "JSON"),
+        (Mode::Stateful, Wire::Tls, "SSE over TLS"),
+        (Mode::Stateful, Wire::Http2, "SSE over HTTP/2"),
+    ] {
+        let (server, trust) = match wire {
+            Wire::Plain => (rmcp_server::start(mode).await, None),
+            Wire::Tls => (rmcp_server::start_tls(mode, ca.server_config(false)).await, Some(&trust)),
+            Wire::Http2 => (rmcp_server::start_tls(mode, ca.server_config(true)).await, Some(&trust)),
+        };
         let mut subjects = Vec::new();
         for column in &columns {
-            subjects.push(connect_ordered(column, &server.url, &config_dir).await);
+            subjects.push(connect_ordered(column, &server.url, &config_dir, trust).await);
         }
         for s in &subjects {
             s.call("tools/call", echo_params(0)).await; // warm-up
@@ -632,11 +688,15 @@ async fn main() {
             report.note_peak(format!("{label} {depth} in flight"), &subjects);
         }
         for &bytes in &plan.large {
+            let cpu_before: Vec<_> = subjects.iter().map(Subject::cpu_time).collect();
             let mut rates = Vec::new();
             for s in &subjects {
                 rates.push(large(s, bytes, plan.large_repeats).await);
             }
+            let megabytes = (bytes * plan.large_repeats) as f64 / 1e6;
+            let cpu_per_mb = cpu_per_call(&cpu_before, &subjects, 1).into_iter().map(|us| us / megabytes).collect();
             report.row(format!("{label}: {} KB results", bytes >> 10), rates, "MB/s");
+            report.row(format!("{label}: proxy CPU per MB, {} KB results", bytes >> 10), cpu_per_mb, "µs");
             report.note_peak(format!("{label} {} KB results", bytes >> 10), &subjects);
         }
         if mode == Mode::Stateful {
@@ -662,6 +722,9 @@ async fn main() {
                 peak_rss[i] = peak_rss[i].max(p.peak_rss().unwrap_or(0));
             }
         }
+        if wire != Wire::Plain {
+            report.http_versions.push((label, versions_by_client(&server.seen())));
+        }
     }
 
     // Cold start: process spawn (or client creation) → initialize answered.
@@ -671,7 +734,7 @@ async fn main() {
         let mut times = Vec::with_capacity(plan.cold_starts);
         for _ in 0..plan.cold_starts {
             let start = Instant::now();
-            let subject = connect_ordered(column, &server.url, &config_dir).await;
+            let subject = connect_ordered(column, &server.url, &config_dir, None).await;
             times.push(start.elapsed());
             drop(subject);
         }
@@ -715,15 +778,15 @@ async fn main() {
 }
 
 /// The npm proxy takes its server URL right after its script; ours first.
-async fn connect_ordered(column: &Column, url: &str, config_dir: &Path) -> Subject {
+async fn connect_ordered(column: &Column, url: &str, config_dir: &Path, trust: Option<&Trust>) -> Subject {
     match &column.spawn {
         Some((program, args)) if column.name.starts_with("npm") => {
             let mut args = args.clone();
             args.insert(1, url.to_string());
-            let proxy = StdioProxy::spawn(program, &args, config_dir);
+            let proxy = StdioProxy::spawn(program, &args, config_dir, trust);
             proxy.initialize().await;
             Subject::Proxy(Box::new(proxy))
         }
-        _ => connect(column, url, config_dir).await,
+        _ => connect(column, url, config_dir, trust).await,
     }
 }
