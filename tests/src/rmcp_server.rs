@@ -1,6 +1,7 @@
 //! A real MCP server built on `rmcp` (the official Rust SDK), served over Streamable HTTP on
-//! loopback (plain HTTP, or HTTPS offering HTTP/1.1 or HTTP/2 too): stateful with SSE, stateless, or stateless with JSON responses. rmcp 3.11 serves the
-//! stateless 2026-07-28 revision beside the 2025 ones; in [`Mode::Stateful`] requests of that
+//! loopback (plain HTTP, or HTTPS offering HTTP/1.1 or HTTP/2 too): stateful with SSE, stateless,
+//! or stateless with JSON responses. rmcp 3.11 serves the stateless 2026-07-28 revision beside the
+//! 2025 ones; in [`Mode::Stateful`] requests of that
 //! revision are turned away as a 2025-era server turns them away (400, a `-32000` error naming
 //! the version), so the 2025 session machinery is what gets tested there.
 //!
