@@ -609,8 +609,9 @@ async fn main() {
     ] {
         let (server, trust) = match wire {
             Wire::Plain => (rmcp_server::start(mode).await, None),
-            Wire::Tls => (rmcp_server::start_tls(mode, ca.server_config(false)).await, Some(&trust)),
-            Wire::Http2 => (rmcp_server::start_tls(mode, ca.server_config(true)).await, Some(&trust)),
+            Wire::Tls | Wire::Http2 => {
+                (rmcp_server::start_tls(mode, ca.server_config(wire == Wire::Http2)).await, Some(&trust))
+            }
         };
         let mut subjects = Vec::new();
         for column in &columns {
