@@ -22,7 +22,7 @@ use http::HeaderValue;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncRead;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
@@ -121,10 +121,14 @@ struct Proxy<T, C> {
 
 /// Runs the proxy between `input`/`output` (the client) and `config.server_url` until the input
 /// ends or `shutdown` is cancelled.
-pub async fn run<I, O>(config: &Config, input: I, output: O, shutdown: CancellationToken) -> Result<(), RunError>
+pub async fn run<I>(
+    config: &Config,
+    input: I,
+    output: stdio::Output,
+    shutdown: CancellationToken,
+) -> Result<(), RunError>
 where
     I: AsyncRead + Send + 'static,
-    O: AsyncWrite + Unpin + Send + 'static,
 {
     let http = config.network.client().map_err(RunError::HttpClient)?;
     let auth = oauth_for(config, &http)?;
@@ -156,18 +160,17 @@ where
 
 /// Serves the client on `input`/`output` until the input ends, `shutdown` is cancelled or the
 /// client stops reading; `queue` is the router's outbox.
-async fn serve<T, C, I, O>(
+async fn serve<T, C, I>(
     proxy: Proxy<T, C>,
     queue: stdio::OutboxReceiver,
     input: I,
-    output: O,
+    output: stdio::Output,
     shutdown: CancellationToken,
 ) -> Result<(), RunError>
 where
     T: Transport,
     C: Credentials,
     I: AsyncRead + Send + 'static,
-    O: AsyncWrite + Unpin + Send + 'static,
 {
     let proxy = Arc::new(proxy);
     let mut writer = tokio::spawn(stdio::write_lines(queue, output));
@@ -692,7 +695,13 @@ mod tests {
             };
             let (input, proxy_input) = tokio::io::duplex(1 << 16);
             let (proxy_output, output) = tokio::io::duplex(1 << 16);
-            let served = tokio::spawn(serve(proxy, queue, proxy_input, proxy_output, CancellationToken::new()));
+            let served = tokio::spawn(serve(
+                proxy,
+                queue,
+                proxy_input,
+                stdio::Output::writer(proxy_output),
+                CancellationToken::new(),
+            ));
             let output = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(output));
             Self { transport, auth, input: Some(input), output, served }
         }

@@ -8,8 +8,9 @@
 //! stdout in pieces. The file is deleted when it is dropped (or by the OS if the process dies), and
 //! only this process can open it.
 //!
-//! Writes go to the page cache, and the copy to stdout reads them back from there; both are plain
-//! blocking calls, each on at most [`COPY_PIECE`] bytes.
+//! Writes go to the page cache. On Linux the copy to a stdout pipe moves the pages into the pipe
+//! with `splice` (no read back through this process); elsewhere it reads them back in plain
+//! blocking calls of at most [`COPY_PIECE`] bytes.
 
 use crate::jsonrpc::ServerMessage;
 use bytes::Bytes;
@@ -130,9 +131,19 @@ impl Spooled {
         Ok(Bytes::from(all))
     }
 
-    /// Positions the file at the start, for [`Spooled::read_piece`].
-    pub fn rewind(&mut self) -> io::Result<()> {
-        self.file.seek(SeekFrom::Start(0)).map(|_| ())
+    /// The message's length in bytes (its line, without the newline).
+    pub fn size(&self) -> u64 {
+        self.len
+    }
+
+    /// The file that holds the message, for copying it in the kernel (see [`crate::stdio`]).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Positions the file `offset` bytes into the message, for [`Spooled::read_piece`].
+    pub fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(offset)).map(|_| ())
     }
 
     /// Reads the next piece into `buf` (cleared first); empty at the end.
@@ -425,7 +436,7 @@ mod tests {
         }
         let mut spooled = writer.finish();
         assert_eq!(spooled.shape(), &response("1"));
-        spooled.rewind().unwrap();
+        spooled.seek_to(0).unwrap();
         let (mut copied, mut piece) = (Vec::new(), Vec::new());
         loop {
             spooled.read_piece(&mut piece).unwrap();

@@ -2,12 +2,15 @@
 //!
 //! stdin is read as raw `Bytes` lines (no UTF-8 or JSON work here); stdout has exactly one owner,
 //! [`write_lines`], fed whole messages (in memory, or spooled to a file) through an [`Outbox`], so
-//! lines never interleave. Nothing but MCP messages is ever written to stdout.
+//! lines never interleave. On Linux a spooled message goes into a stdout pipe straight from its
+//! file (`splice`). Nothing but MCP messages is ever written to stdout.
 
 use crate::spool::Spooled;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 use tokio_util::codec::{Decoder, FramedRead};
@@ -99,7 +102,7 @@ pub fn process_stdin() -> Box<dyn AsyncRead + Send + Unpin> {
 
 /// The process's stdout, the same way as [`process_stdin`]. On Linux a pipe is enlarged to
 /// [`STDOUT_PIPE_SIZE`] where the system allows it.
-pub fn process_stdout() -> Box<dyn AsyncWrite + Send + Unpin> {
+pub fn process_stdout() -> Output {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
@@ -108,10 +111,60 @@ pub fn process_stdout() -> Box<dyn AsyncWrite + Send + Unpin> {
         if let Ok(pipe) = pipe {
             #[cfg(target_os = "linux")]
             enlarge_pipe(&pipe);
-            return Box::new(pipe);
+            return Output::Pipe(pipe);
         }
     }
-    Box::new(tokio::io::stdout())
+    Output::writer(tokio::io::stdout())
+}
+
+/// Where [`write_lines`] writes: a pipe it owns (the process's stdout, as Claude Desktop starts
+/// us), or any writer (a terminal, a file, an in-process client).
+pub enum Output {
+    /// Written through the event loop; on Linux it takes spooled messages by `splice`.
+    #[cfg(unix)]
+    Pipe(tokio::net::unix::pipe::Sender),
+    Writer(Box<dyn AsyncWrite + Send + Unpin>),
+}
+
+impl Output {
+    pub fn writer(writer: impl AsyncWrite + Send + Unpin + 'static) -> Self {
+        Self::Writer(Box::new(writer))
+    }
+
+    /// The pipe a spooled message can be spliced into.
+    #[cfg(target_os = "linux")]
+    fn pipe(&self) -> Option<&tokio::net::unix::pipe::Sender> {
+        match self {
+            Self::Pipe(pipe) => Some(pipe),
+            Self::Writer(_) => None,
+        }
+    }
+}
+
+impl AsyncWrite for Output {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            #[cfg(unix)]
+            Self::Pipe(pipe) => Pin::new(pipe).poll_write(cx, buf),
+            Self::Writer(writer) => Pin::new(writer).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            #[cfg(unix)]
+            Self::Pipe(pipe) => Pin::new(pipe).poll_flush(cx),
+            Self::Writer(writer) => Pin::new(writer).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            #[cfg(unix)]
+            Self::Pipe(pipe) => Pin::new(pipe).poll_shutdown(cx),
+            Self::Writer(writer) => Pin::new(writer).poll_shutdown(cx),
+        }
+    }
 }
 
 /// What stdout's pipe is asked to hold on Linux (the default is 64 KiB, and 1 MiB is the most an
@@ -181,7 +234,7 @@ pub fn outbox() -> (Outbox, OutboxReceiver) {
 
 /// Writes every queued message as one line, flushing whenever the queue runs dry. Ends when every
 /// [`Outbox`] is dropped and the queue is empty, or with the first write error (a closed stdout).
-pub async fn write_lines<W: AsyncWrite + Unpin>(mut queue: OutboxReceiver, output: W) -> io::Result<()> {
+pub async fn write_lines(mut queue: OutboxReceiver, output: Output) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(64 * 1024, output);
     let mut piece = Vec::new();
     while let Some(message) = queue.0.recv().await {
@@ -194,11 +247,20 @@ pub async fn write_lines<W: AsyncWrite + Unpin>(mut queue: OutboxReceiver, outpu
     out.flush().await
 }
 
-async fn write_line<W: AsyncWrite + Unpin>(out: &mut W, message: Outgoing, piece: &mut Vec<u8>) -> io::Result<()> {
+async fn write_line(out: &mut BufWriter<Output>, message: Outgoing, piece: &mut Vec<u8>) -> io::Result<()> {
     match message {
         Outgoing::Line(line) => out.write_all(&line).await?,
         Outgoing::Spooled(mut spooled) => {
-            spooled.rewind()?;
+            // What was buffered goes first; a message this large is not written through the buffer.
+            out.flush().await?;
+            #[cfg(target_os = "linux")]
+            let spliced = match out.get_ref().pipe() {
+                Some(pipe) => splice_into(pipe, spooled.file(), spooled.size()).await?,
+                None => 0,
+            };
+            #[cfg(not(target_os = "linux"))]
+            let spliced = 0;
+            spooled.seek_to(spliced)?;
             loop {
                 spooled.read_piece(piece)?;
                 if piece.is_empty() {
@@ -209,6 +271,38 @@ async fn write_line<W: AsyncWrite + Unpin>(out: &mut W, message: Outgoing, piece
         }
     }
     out.write_all(b"\n").await
+}
+
+/// Moves the first `len` bytes of `file` into `pipe` inside the kernel: the pages go from the
+/// page cache to the pipe, with no copy through this process. Returns how many bytes went, fewer
+/// than `len` only when the file's system cannot splice (the caller copies the rest).
+#[cfg(target_os = "linux")]
+async fn splice_into(pipe: &tokio::net::unix::pipe::Sender, file: &std::fs::File, len: u64) -> io::Result<u64> {
+    use rustix::io::Errno;
+    use rustix::pipe::{splice, SpliceFlags};
+    let mut done = 0;
+    while done < len {
+        let left = usize::try_from(len - done).unwrap_or(usize::MAX);
+        let moved = pipe.try_io(|| {
+            let mut at = done;
+            Ok(splice(file, Some(&mut at), pipe, None, left, SpliceFlags::NONBLOCK)?)
+        });
+        match moved {
+            Ok(0) => {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the spool file is shorter than its message"))
+            }
+            Ok(moved) => done += moved as u64,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => pipe.writable().await?,
+            Err(error)
+                if [Errno::INVAL, Errno::NOSYS].map(|e| Some(e.raw_os_error())).contains(&error.raw_os_error()) =>
+            {
+                tracing::debug!(%error, "cannot splice the spool; copying it");
+                return Ok(done);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(done)
 }
 
 #[cfg(test)]
@@ -265,11 +359,53 @@ mod tests {
         assert_eq!(rustix::pipe::fcntl_getpipe_size(&sender).unwrap(), STDOUT_PIPE_SIZE);
     }
 
+    /// Queues a line, a spooled message of `size` bytes and another line; returns what they must
+    /// become on stdout.
+    fn queue_spooled_between_lines(outbox: &Outbox, size: usize) -> Vec<u8> {
+        let message = format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"text":"{}"}}}}"#, "x".repeat(size));
+        let mut spool = crate::spool::SpoolWriter::new().unwrap();
+        for piece in message.as_bytes().chunks(100_003) {
+            spool.push(piece).unwrap();
+        }
+        outbox.send(Bytes::from_static(b"{\"before\":1}"));
+        outbox.send(spool.finish());
+        outbox.send(Bytes::from_static(b"{\"after\":2}"));
+        format!("{{\"before\":1}}\n{message}\n{{\"after\":2}}\n").into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_spooled_message_is_written_whole_between_its_neighbours() {
+        let (outbox, queue) = outbox();
+        let (sink, mut read_side) = tokio::io::duplex(1 << 16);
+        let expected = queue_spooled_between_lines(&outbox, 3 << 20);
+        drop(outbox);
+        let writer = tokio::spawn(write_lines(queue, Output::writer(sink)));
+        let mut got = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut read_side, &mut got).await.unwrap();
+        writer.await.unwrap().unwrap();
+        assert!(got == expected, "{} bytes written, {} expected", got.len(), expected.len());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_spooled_message_reaches_a_pipe_whole_between_its_neighbours() {
+        let (outbox, queue) = outbox();
+        let (sender, mut receiver) = tokio::net::unix::pipe::pipe().unwrap();
+        let expected = queue_spooled_between_lines(&outbox, 3 << 20);
+        drop(outbox);
+        // Larger than the pipe: the writer waits for the reader in the middle of the message.
+        let writer = tokio::spawn(write_lines(queue, Output::Pipe(sender)));
+        let mut got = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut receiver, &mut got).await.unwrap();
+        writer.await.unwrap().unwrap();
+        assert!(got == expected, "{} bytes written, {} expected", got.len(), expected.len());
+    }
+
     #[tokio::test]
     async fn writer_emits_one_line_per_message_and_ends_when_senders_drop() {
         let (outbox, queue) = outbox();
         let (sink, mut read_side) = tokio::io::duplex(1 << 20);
-        let writer = tokio::spawn(write_lines(queue, sink));
+        let writer = tokio::spawn(write_lines(queue, Output::writer(sink)));
         outbox.send(Bytes::from_static(b"{\"a\":1}"));
         outbox.clone().send(Bytes::from_static(b"{\"b\":2}"));
         drop(outbox);

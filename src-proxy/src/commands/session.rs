@@ -27,7 +27,9 @@ impl Session {
         let (proxy_output, from_proxy) = tokio::io::duplex(PIPE_BYTES);
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
-        let proxy = tokio::spawn(async move { crate::proxy::run(&config, proxy_input, proxy_output, stop).await });
+        let proxy = tokio::spawn(async move {
+            crate::proxy::run(&config, proxy_input, crate::stdio::Output::writer(proxy_output), stop).await
+        });
         Self { to_proxy, from_proxy: BufReader::new(from_proxy).lines(), proxy, shutdown, next_id: 1 }
     }
 
