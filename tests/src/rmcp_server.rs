@@ -24,6 +24,7 @@ use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{SessionManager, StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{tool, tool_handler, tool_router, ErrorData as McpError, Peer, RoleServer, ServerHandler};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_rustls::rustls;
@@ -172,7 +173,17 @@ pub struct RunningServer {
     pub url: String,
     pub sessions: Arc<LocalSessionManager>,
     pub requests: Arc<Mutex<Vec<Seen>>>,
+    /// The TLS handshakes of an HTTPS server (none over plain HTTP).
+    pub tls_handshakes: Arc<TlsHandshakes>,
     shutdown: CancellationToken,
+}
+
+/// How many TLS handshakes the server completed, by kind: a resumed one skips the certificate
+/// and its signature.
+#[derive(Debug, Default)]
+pub struct TlsHandshakes {
+    pub full: AtomicUsize,
+    pub resumed: AtomicUsize,
 }
 
 impl RunningServer {
@@ -221,7 +232,7 @@ pub async fn start_on(mode: Mode, listener: tokio::net::TcpListener) -> RunningS
     let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
         let _ = stream.set_nodelay(true);
     });
-    serve(mode, url, listener)
+    serve(mode, url, listener, Arc::default())
 }
 
 /// Starts the server over HTTPS on `127.0.0.1:0` with `tls` (its certificate, and whether ALPN
@@ -229,10 +240,12 @@ pub async fn start_on(mode: Mode, listener: tokio::net::TcpListener) -> RunningS
 pub async fn start_tls(mode: Mode, tls: Arc<rustls::ServerConfig>) -> RunningServer {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("https://{}/mcp", tcp.local_addr().expect("addr"));
-    serve(mode, url, TlsListener { tcp, acceptor: TlsAcceptor::from(tls) })
+    let handshakes = Arc::<TlsHandshakes>::default();
+    let listener = TlsListener { tcp, acceptor: TlsAcceptor::from(tls), handshakes: Arc::clone(&handshakes) };
+    serve(mode, url, listener, handshakes)
 }
 
-fn serve<L>(mode: Mode, url: String, listener: L) -> RunningServer
+fn serve<L>(mode: Mode, url: String, listener: L, tls_handshakes: Arc<TlsHandshakes>) -> RunningServer
 where
     L: axum::serve::Listener,
     L::Addr: std::fmt::Debug,
@@ -274,7 +287,7 @@ where
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled_owned().await }).await;
     });
-    RunningServer { url, sessions, requests, shutdown }
+    RunningServer { url, sessions, requests, tls_handshakes, shutdown }
 }
 
 /// TCP connections with TCP_NODELAY, each through a TLS handshake before it is served. A
@@ -282,6 +295,7 @@ where
 struct TlsListener {
     tcp: tokio::net::TcpListener,
     acceptor: TlsAcceptor,
+    handshakes: Arc<TlsHandshakes>,
 }
 
 impl axum::serve::Listener for TlsListener {
@@ -293,6 +307,11 @@ impl axum::serve::Listener for TlsListener {
             let Ok((stream, addr)) = self.tcp.accept().await else { continue };
             let _ = stream.set_nodelay(true);
             if let Ok(tls) = self.acceptor.accept(stream).await {
+                let counter = match tls.get_ref().1.handshake_kind() {
+                    Some(rustls::HandshakeKind::Resumed) => &self.handshakes.resumed,
+                    _ => &self.handshakes.full,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
                 return (tls, addr);
             }
         }
