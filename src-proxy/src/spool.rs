@@ -41,12 +41,23 @@ impl SpoolWriter {
 
     /// Appends the next bytes of the message.
     pub fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.append(bytes, true)
+    }
+
+    /// Appends bytes the caller has already searched for line breaks and found none in (the rest
+    /// of an SSE data line), sparing them a second search.
+    pub fn push_unbroken(&mut self, bytes: &[u8]) -> io::Result<()> {
+        debug_assert!(memchr::memchr2(b'\n', b'\r', bytes).is_none());
+        self.append(bytes, false)
+    }
+
+    fn append(&mut self, bytes: &[u8], may_break: bool) -> io::Result<()> {
         if self.len + bytes.len() as u64 > MAX_MESSAGE {
             return Err(io::Error::other(format!("a message is larger than {} MiB", MAX_MESSAGE >> 20)));
         }
         self.scanner.scan(bytes);
         self.utf8.push(bytes);
-        let bytes = if memchr::memchr2(b'\n', b'\r', bytes).is_some() {
+        let bytes = if may_break && memchr::memchr2(b'\n', b'\r', bytes).is_some() {
             // Raw line breaks can only be whitespace between JSON tokens.
             self.flattened.clear();
             self.flattened.extend(bytes.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));

@@ -111,7 +111,7 @@ pub async fn pump(
         let mut rest = &chunk[..];
         if let Some(writer) = &mut spool {
             let through = parser.continuing_data(rest);
-            writer.push(&rest[..through]).map_err(TransportError::Spool)?;
+            writer.push_unbroken(&rest[..through]).map_err(TransportError::Spool)?;
             rest = &rest[through..];
         }
         parser.feed(rest);

@@ -85,6 +85,7 @@ impl SseParser {
     /// How many leading bytes of `chunk` continue a data line whose beginning was handed out by
     /// [`SseParser::take_data_piece`], when nothing else is buffered: the caller can store them
     /// with the pieces and feed only the rest, so a large message is not copied through the parser.
+    /// They hold no line break.
     pub fn continuing_data(&self, chunk: &[u8]) -> usize {
         if !self.line_continues || !self.buffer.is_empty() {
             return 0;
