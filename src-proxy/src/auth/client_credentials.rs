@@ -139,7 +139,7 @@ impl Auth {
         } else if client::token_auth(&client, &discovery.server) == TokenAuth::Basic {
             request = request.add_extra_param("client_id", client.client_id.clone());
         }
-        let response = request.request_async(&self.token_http).await.map_err(super::token_error)?;
+        let response = request.request_async(self.token_http()?).await.map_err(super::token_error)?;
         info!("obtained a token with the client credentials grant");
         Ok(tokens_from(&response, scope, &discovery.issuer, resource.as_deref()))
     }

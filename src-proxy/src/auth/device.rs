@@ -40,14 +40,14 @@ impl Auth {
             request = request.add_scope(Scope::new(scope.clone()));
         }
         let details: StandardDeviceAuthorizationResponse =
-            request.request_async(&self.token_http).await.map_err(super::token_error)?;
+            request.request_async(self.token_http()?).await.map_err(super::token_error)?;
         self.tell_the_person(&details);
         let mut polling = oauth.exchange_device_access_token(&details);
         if let Some(resource) = &resource {
             polling = polling.add_extra_param("resource", resource.clone());
         }
         let response =
-            polling.request_async(&self.token_http, tokio::time::sleep, None).await.map_err(|error| match error {
+            polling.request_async(self.token_http()?, tokio::time::sleep, None).await.map_err(|error| match error {
                 RequestTokenError::ServerResponse(response) => {
                     let description = response.error_description().map(|d| format!(": {d}")).unwrap_or_default();
                     match response.error() {

@@ -32,7 +32,7 @@ use oauth2::{
 use reqwest::Url;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 use tracing::{debug, info, warn};
 
@@ -171,8 +171,8 @@ pub struct Auth {
     /// For metadata and registration (same-origin redirects, like every request of ours).
     http: reqwest::Client,
     /// For the token endpoint: follows no redirect at all, so a code or refresh token can never
-    /// be replayed to another origin.
-    token_http: reqwest::Client,
+    /// be replayed to another origin. Built on first use (see [`Auth::token_http`]).
+    token_http: OnceLock<reqwest::Client>,
     tokens: RwLock<Option<Tokens>>,
     /// One recovery at a time in this process; the file lock does the same across processes.
     flight: tokio::sync::Mutex<()>,
@@ -214,7 +214,6 @@ impl Auth {
         http: reqwest::Client,
     ) -> Result<Self, AuthError> {
         let dir = store.server(key);
-        let token_http = settings.network.token_client().map_err(|e| AuthError::Network(e.to_string()))?;
         let tokens = match dir.tokens() {
             Ok(tokens) => tokens,
             Err(error) => {
@@ -227,10 +226,21 @@ impl Auth {
             store,
             dir,
             http,
-            token_http,
+            token_http: OnceLock::new(),
             tokens: RwLock::new(tokens),
             flight: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The token endpoint's client, built the first time a token is asked for: most runs start
+    /// with a token that is still good, and each client loads and parses the system's trusted
+    /// roots (about half of the proxy's start-up instructions).
+    fn token_http(&self) -> Result<&reqwest::Client, AuthError> {
+        if let Some(client) = self.token_http.get() {
+            return Ok(client);
+        }
+        let client = self.settings.network.token_client().map_err(|e| AuthError::Network(e.to_string()))?;
+        Ok(self.token_http.get_or_init(|| client))
     }
 
     /// The `Authorization` value for the next request, if signed in.
@@ -447,7 +457,7 @@ impl Auth {
         if client::token_auth(&client, &discovery.server) == TokenAuth::Basic {
             request = request.add_extra_param("client_id", client.client_id.clone());
         }
-        let response = request.request_async(&self.token_http).await.map_err(token_error)?;
+        let response = request.request_async(self.token_http()?).await.map_err(token_error)?;
         let mut fresh = tokens_from(&response, stored.scope.clone(), &discovery.issuer, resource.as_deref());
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = Some(refresh_token);
@@ -553,7 +563,7 @@ impl Auth {
             // Basic authenticates the client; some servers still want its id in the form too.
             request = request.add_extra_param("client_id", client.client_id.clone());
         }
-        let response = request.request_async(&self.token_http).await.map_err(token_error)?;
+        let response = request.request_async(self.token_http()?).await.map_err(token_error)?;
         info!("signed in");
         Ok(tokens_from(&response, scope, &discovery.issuer, resource.as_deref()))
     }
