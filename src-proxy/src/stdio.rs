@@ -293,9 +293,7 @@ async fn splice_into(pipe: &tokio::net::unix::pipe::Sender, file: &std::fs::File
             }
             Ok(moved) => done += moved as u64,
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => pipe.writable().await?,
-            Err(error)
-                if [Errno::INVAL, Errno::NOSYS].map(|e| Some(e.raw_os_error())).contains(&error.raw_os_error()) =>
-            {
+            Err(error) if matches!(Errno::from_io_error(&error), Some(Errno::INVAL | Errno::NOSYS)) => {
                 tracing::debug!(%error, "cannot splice the spool; copying it");
                 return Ok(done);
             }
