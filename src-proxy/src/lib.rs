@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod fetch_policy;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod jsonrpc;

@@ -4,6 +4,7 @@
 //! [`Network`] is resolved once from the command line; the HTTP clients are built from it, and a
 //! network failure is put into words by [`describe`].
 
+use crate::fetch_policy::FetchPolicy;
 use reqwest::redirect::{Attempt, Policy};
 use reqwest::{Certificate, NoProxy, Proxy};
 use std::net::{IpAddr, Ipv4Addr};
@@ -141,10 +142,33 @@ impl Network {
         self.builder()?.redirect(Policy::custom(same_origin_redirects)).build().map_err(tls_backend)
     }
 
+    /// The client for what a server names (metadata, registration): [`Self::client`]'s redirect
+    /// rule, and names resolved only to the addresses `policy` allows.
+    pub fn metadata_client(&self, policy: &FetchPolicy) -> Result<reqwest::Client, NetworkError> {
+        self.builder()?
+            .dns_resolver(policy.resolver())
+            .redirect(Policy::custom(same_origin_redirects))
+            .build()
+            .map_err(tls_backend)
+    }
+
     /// The client for token endpoints: follows no redirect at all, so a code, refresh token or
-    /// client secret can never be replayed to another origin.
-    pub fn token_client(&self) -> Result<reqwest::Client, NetworkError> {
-        self.builder()?.redirect(Policy::none()).timeout(Duration::from_secs(60)).build().map_err(tls_backend)
+    /// client secret can never be replayed to another origin; names resolve as `policy` allows.
+    pub fn token_client(&self, policy: &FetchPolicy) -> Result<reqwest::Client, NetworkError> {
+        self.builder()?
+            .dns_resolver(policy.resolver())
+            .redirect(Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(tls_backend)
+    }
+
+    /// The proxies the user named: the fetch policy lets them be anywhere.
+    pub fn proxy_urls(&self) -> Vec<reqwest::Url> {
+        let Some(proxy) = &self.proxy else {
+            return Vec::new();
+        };
+        [&proxy.https, &proxy.http].into_iter().flatten().filter_map(|u| reqwest::Url::parse(u).ok()).collect()
     }
 }
 
@@ -271,7 +295,9 @@ mod tests {
             }),
             ..Network::default()
         };
-        assert!(network.client().is_ok() && network.token_client().is_ok());
+        let policy = FetchPolicy::new(false, false, &[]);
+        assert!(network.client().is_ok() && network.token_client(&policy).is_ok());
+        assert_eq!(network.proxy_urls()[0].as_str(), "http://u:p@127.0.0.1:3128/");
         network.proxy.as_mut().unwrap().https = Some("::not a url".into());
         assert!(matches!(network.client(), Err(NetworkError::Proxy { .. })));
     }

@@ -52,6 +52,8 @@ pub trait Credentials: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), AuthError>> + Send;
     /// The token requests carry now.
     fn current(&self) -> Option<HeaderValue>;
+    /// The server answered a request that carried the current token.
+    fn accepted(&self);
 }
 
 impl Credentials for Auth {
@@ -78,6 +80,10 @@ impl Credentials for Auth {
     fn current(&self) -> Option<HeaderValue> {
         Auth::bearer(self)
     }
+
+    fn accepted(&self) {
+        Auth::note_accepted(self)
+    }
 }
 
 /// Why the proxy could not run at all.
@@ -94,13 +100,12 @@ pub enum RunError {
 
 /// OAuth state for the configured server, unless the user's own `Authorization` header turns
 /// OAuth off.
-fn oauth_for(config: &Config, http: &reqwest::Client) -> Result<Option<Arc<Auth>>, RunError> {
+fn oauth_for(config: &Config) -> Result<Option<Arc<Auth>>, RunError> {
     if config.has_user_authorization() {
         return Ok(None);
     }
     let settings = AuthSettings::from_config(config, Opener::System { browser: config.browser.clone() }, true);
-    let auth = Auth::new(settings, Store::new(&config.config_dir), &config.server_key(), http.clone())
-        .map_err(RunError::Auth)?;
+    let auth = Auth::new(settings, Store::new(&config.config_dir), &config.server_key()).map_err(RunError::Auth)?;
     Ok(Some(Arc::new(auth)))
 }
 
@@ -131,7 +136,7 @@ where
     I: AsyncRead + Send + 'static,
 {
     let http = config.network.client().map_err(RunError::HttpClient)?;
-    let auth = oauth_for(config, &http)?;
+    let auth = oauth_for(config)?;
     let (outbox, queue) = stdio::outbox();
     let tools = ToolFilter::new(&config.ignore_tools, &config.allow_tools).map(Arc::new);
     let router = Arc::new(Router::new(outbox, tools.clone()));
@@ -366,8 +371,16 @@ impl<T: Transport, C: Credentials> Proxy<T, C> {
                 }
             }
             let (error, reached) = match self.transport.send(message).await {
-                Sent::Answered => return Ok(()),
+                Sent::Answered => {
+                    if let Some(auth) = &self.auth {
+                        auth.accepted();
+                    }
+                    return Ok(());
+                }
                 Sent::Accepted { lost } => {
+                    if let Some(auth) = &self.auth {
+                        auth.accepted();
+                    }
                     if message.request_ids.as_slice().is_empty() {
                         return Ok(());
                     }
@@ -646,6 +659,8 @@ mod tests {
         fn current(&self) -> Option<HeaderValue> {
             None
         }
+
+        fn accepted(&self) {}
     }
 
     /// A proxy serving a client made of pipes, over a scripted transport.

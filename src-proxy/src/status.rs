@@ -91,6 +91,7 @@ mod tests {
             scope: Some("mcp".into()),
             issuer: Some("https://as".into()),
             resource: None,
+            signed_in_at: None,
             extra: Default::default(),
         }
     }

@@ -103,6 +103,11 @@ pub struct Tokens {
     /// The resource (RFC 8707) they were issued for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// When a person signed in for them (seconds since the Unix epoch); absent after a refresh
+    /// or a machine sign-in. A server that refuses such a token at once gets no new sign-in for
+    /// a while ([`crate::auth::SIGN_IN_COOLDOWN`]), in any process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in_at: Option<u64>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -139,13 +144,17 @@ pub struct Client {
 }
 
 /// `client.json`: clients keyed by issuer, so a server that moves to another authorization
-/// server gets a registration of its own there.
+/// server gets a registration of its own there; and the issuer each pre-registered client was
+/// first used with, which binds it from then on.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Clients {
     #[serde(default = "format_version")]
     pub version: u32,
     #[serde(default)]
     pub clients: Map<String, Value>,
+    /// `client_id` of a `--static-oauth-client-info` client → the issuer it is bound to.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub static_issuers: Map<String, Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -163,6 +172,15 @@ impl Clients {
 
     pub fn remove(&mut self, issuer: &str) {
         self.clients.remove(issuer);
+    }
+
+    /// The issuer the pre-registered client `client_id` is bound to, if it has been used.
+    pub fn static_issuer(&self, client_id: &str) -> Option<&str> {
+        self.static_issuers.get(client_id)?.as_str()
+    }
+
+    pub fn bind_static(&mut self, client_id: &str, issuer: &str) {
+        self.static_issuers.insert(client_id.to_string(), Value::String(issuer.to_string()));
     }
 }
 
@@ -502,6 +520,7 @@ mod tests {
             scope: Some("mcp".into()),
             issuer: Some("https://as.example".into()),
             resource: Some("https://mcp.example/mcp".into()),
+            signed_in_at: None,
             extra: Map::new(),
         }
     }

@@ -164,8 +164,7 @@ pub async fn sign_in<R: Runtime>(app: &AppHandle<R>, id: &str) -> ActionResult<S
     settings.timeout = signin::WAIT;
     let host = config.server_url.host_str().unwrap_or_default().to_string();
     let run = async {
-        let http = config.network.client().map_err(|e| Problem::new(e.to_string()))?;
-        let auth = Auth::new(settings, store, &config.server_key(), http).map_err(|e| Problem::new(e.to_string()))?;
+        let auth = Auth::new(settings, store, &config.server_key()).map_err(|e| Problem::new(e.to_string()))?;
         auth.sign_in_now().await.map_err(|e| Problem::of_sign_in(&e, &host, signin::WAIT))
     };
     let outcome = tokio::select! {

@@ -104,14 +104,13 @@ impl Auth {
         discovery: &Discovery,
         scope: Option<String>,
     ) -> Result<Tokens, AuthError> {
-        let info = self.settings.static_client_info.as_ref().ok_or_else(|| {
+        let mut client = self.static_client_for(discovery)?.ok_or_else(|| {
             AuthError::Registration(
                 "--client-credentials needs the client: pass --static-oauth-client-info '{\"client_id\":\"…\",\"client_secret\":\"…\"}' \
                  (or a client_id with --client-private-key)"
                     .into(),
             )
         })?;
-        let mut client = client::static_client(info)?;
         if self.settings.client_key.is_some() {
             // The key replaces any secret: the id goes in the body with the assertion.
             client.client_secret = None;
@@ -139,7 +138,7 @@ impl Auth {
         } else if client::token_auth(&client, &discovery.server) == TokenAuth::Basic {
             request = request.add_extra_param("client_id", client.client_id.clone());
         }
-        let response = request.request_async(self.token_http()?).await.map_err(super::token_error)?;
+        let response = request.request_async(self.token_http().await?).await.map_err(super::token_error)?;
         info!("obtained a token with the client credentials grant");
         Ok(tokens_from(&response, scope, &discovery.issuer, resource.as_deref()))
     }

@@ -40,14 +40,15 @@ impl Auth {
             request = request.add_scope(Scope::new(scope.clone()));
         }
         let details: StandardDeviceAuthorizationResponse =
-            request.request_async(self.token_http()?).await.map_err(super::token_error)?;
-        self.tell_the_person(&details);
+            request.request_async(self.token_http().await?).await.map_err(super::token_error)?;
+        self.person_asked();
+        self.tell_the_person(&details, &discovery.issuer);
         let mut polling = oauth.exchange_device_access_token(&details);
         if let Some(resource) = &resource {
             polling = polling.add_extra_param("resource", resource.clone());
         }
-        let response =
-            polling.request_async(self.token_http()?, tokio::time::sleep, None).await.map_err(|error| match error {
+        let response = polling.request_async(self.token_http().await?, tokio::time::sleep, None).await.map_err(
+            |error| match error {
                 RequestTokenError::ServerResponse(response) => {
                     let description = response.error_description().map(|d| format!(": {d}")).unwrap_or_default();
                     match response.error() {
@@ -61,19 +62,22 @@ impl Auth {
                 RequestTokenError::Request(e) => AuthError::Network(e.to_string()),
                 RequestTokenError::Parse(e, _) => AuthError::Token(format!("the token response is not valid: {e}")),
                 RequestTokenError::Other(e) => AuthError::Token(e),
-            })?;
+            },
+        )?;
         info!("signed in with a device code");
         Ok(tokens_from(&response, scope, &discovery.issuer, resource.as_deref()))
     }
 
-    /// Says on stderr where to go and what to type; `BROWSER`, when set, gets the link that
-    /// carries the code.
-    fn tell_the_person(&self, details: &StandardDeviceAuthorizationResponse) {
+    /// Says on stderr who asks for the code, where to go and what to type; `BROWSER`, when set,
+    /// gets the link that carries the code. The issuer is named, so a person can tell a page that
+    /// asks for the code from one that should not.
+    fn tell_the_person(&self, details: &StandardDeviceAuthorizationResponse, issuer: &str) {
         let uri = details.verification_uri().as_str();
         let code = details.user_code().secret();
         let minutes = details.expires_in().as_secs().div_ceil(60);
         eprintln!(
-            "mcp-remote: to sign in, open {uri} on any device and enter the code {code} (valid for {minutes} min)"
+            "mcp-remote: to sign in to {} at the authorization server {issuer}, open {uri} on any device and enter the code {code} (valid for {minutes} min)",
+            crate::logging::redacted_url(&self.settings.server_url)
         );
         let complete = details.verification_uri_complete().map(|u| u.secret().clone());
         if let super::Opener::System { browser: Some(program) } = &self.settings.opener {
@@ -92,17 +96,21 @@ impl Auth {
     /// The client for the device grant: the user's, else one registered for it before with this
     /// issuer, else a new registration (kept apart from the redirect-based one).
     async fn device_client(&self, discovery: &Discovery) -> Result<store::Client, AuthError> {
-        if let Some(info) = &self.settings.static_client_info {
-            return client::static_client(info);
+        if let Some(client) = self.static_client_for(discovery)? {
+            return Ok(client);
         }
         let key = self.client_key(discovery);
         let mut clients = self.dir.clients()?;
         if let Some(kept) = clients.get(&key) {
             return Ok(kept);
         }
-        let client =
-            client::register(&self.http, discovery, Registration::Device, self.settings.client_metadata.as_ref())
-                .await?;
+        let client = client::register(
+            &self.guarded().await?.http,
+            discovery,
+            Registration::Device,
+            self.settings.client_metadata.as_ref(),
+        )
+        .await?;
         clients.set(&key, &client);
         self.write(|dir, clients| dir.save_clients(clients), &clients).await?;
         info!("registered a client for the device authorization grant");

@@ -2,11 +2,15 @@
 //! RFC 9728 protected resource metadata (the challenge's `resource_metadata`, else the
 //! path-inserted well-known URL, else the root one), then RFC 8414 / OpenID Connect discovery in
 //! the spec's order, with the `issuer` checked against the one the URL was built from. A server
-//! with no resource metadata is treated as 2025-03-26: metadata at its origin, else the default
-//! `/authorize`, `/token` and `/register` endpoints.
+//! with no resource metadata is treated as 2025-03-26: metadata at its origin, whose `issuer` must
+//! be that origin, else the default `/authorize`, `/token` and `/register` endpoints there.
+//!
+//! Every URL a server names here, and every endpoint its metadata lists, passes the
+//! [`FetchPolicy`] before anything is sent to it.
 
 use super::challenge::Challenge;
 use super::AuthError;
+use crate::fetch_policy::FetchPolicy;
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -98,15 +102,16 @@ pub fn token_endpoint_only(endpoint: &str) -> Discovery {
     Discovery { resource: None, issuer, server, default_endpoints: false }
 }
 
-/// Discovers the authorization server for `server_url` after a 401 with `challenge`.
+/// Discovers the authorization server for `server_url` after a 401 with `challenge`; `http`
+/// fetches only what `policy` allows.
 pub async fn discover(
     http: &reqwest::Client,
     server_url: &Url,
     challenge: &Challenge,
-    allow_http: bool,
+    policy: &FetchPolicy,
 ) -> Result<Discovery, AuthError> {
-    let Some(resource) = resource_metadata(http, server_url, challenge).await? else {
-        return legacy(http, server_url, allow_http).await;
+    let Some(resource) = resource_metadata(http, server_url, challenge, policy).await? else {
+        return legacy(http, server_url, policy).await;
     };
     if !resource_matches(&resource.resource, server_url) {
         return Err(AuthError::Discovery(format!(
@@ -122,7 +127,7 @@ pub async fn discover(
         .map_err(|e| AuthError::Discovery(format!("authorization server {issuer:?} is not a URL: {e}")))?;
     let mut found = None;
     for candidate in server_metadata_urls(&issuer_url) {
-        if let Some(metadata) = fetch_json::<ServerMetadata>(http, &candidate).await? {
+        if let Some(metadata) = fetch_json::<ServerMetadata>(http, &candidate, policy).await? {
             found = Some(metadata);
             break;
         }
@@ -135,7 +140,7 @@ pub async fn discover(
             server.issuer
         )));
     }
-    require_secure(&server, allow_http)?;
+    require_allowed(&server, policy)?;
     Ok(Discovery { resource: Some(resource), issuer, server, default_endpoints: false })
 }
 
@@ -144,6 +149,7 @@ async fn resource_metadata(
     http: &reqwest::Client,
     server_url: &Url,
     challenge: &Challenge,
+    policy: &FetchPolicy,
 ) -> Result<Option<ResourceMetadata>, AuthError> {
     let candidates = match challenge.resource_metadata.as_deref() {
         Some(url) => vec![Url::parse(url)
@@ -151,7 +157,7 @@ async fn resource_metadata(
         None => well_known(server_url, "oauth-protected-resource"),
     };
     for candidate in candidates {
-        let fetched = fetch_json::<ResourceMetadata>(http, &candidate).await.map_err(|error| match error {
+        let fetched = fetch_json::<ResourceMetadata>(http, &candidate, policy).await.map_err(|error| match error {
             AuthError::Network(why) if candidate.origin() == server_url.origin() => {
                 AuthError::McpServerUnreachable(why)
             }
@@ -164,12 +170,21 @@ async fn resource_metadata(
     Ok(None)
 }
 
-/// 2025-03-26: metadata at the server's origin, else the default endpoints there.
-async fn legacy(http: &reqwest::Client, server_url: &Url, allow_http: bool) -> Result<Discovery, AuthError> {
+/// 2025-03-26: metadata at the server's origin, else the default endpoints there. The metadata's
+/// `issuer` must be that origin (RFC 8414 §3.3): a server may not claim another issuer, whose
+/// credentials would then go to the endpoints it lists.
+async fn legacy(http: &reqwest::Client, server_url: &Url, policy: &FetchPolicy) -> Result<Discovery, AuthError> {
     let base = origin(server_url);
     let metadata_url = Url::parse(&format!("{base}/.well-known/oauth-authorization-server")).expect("valid URL");
-    let (server, default_endpoints) = match fetch_json::<ServerMetadata>(http, &metadata_url).await? {
-        Some(metadata) => (metadata, false),
+    let (server, default_endpoints) = match fetch_json::<ServerMetadata>(http, &metadata_url, policy).await? {
+        Some(metadata) => {
+            if let Some(claimed) = metadata.issuer.as_deref().filter(|claimed| !same_issuer(claimed, &base)) {
+                return Err(AuthError::Discovery(format!(
+                    "the authorization server metadata at {base} names issuer {claimed:?}, not {base:?}; refusing to use it"
+                )));
+            }
+            (metadata, false)
+        }
         None => (
             ServerMetadata {
                 issuer: None,
@@ -187,7 +202,7 @@ async fn legacy(http: &reqwest::Client, server_url: &Url, allow_http: bool) -> R
             true,
         ),
     };
-    require_secure(&server, allow_http)?;
+    require_allowed(&server, policy)?;
     Ok(Discovery { resource: None, issuer: server.issuer.clone().unwrap_or(base), server, default_endpoints })
 }
 
@@ -253,28 +268,31 @@ pub(super) fn require_pkce(metadata: &ServerMetadata) -> Result<(), AuthError> {
     }
 }
 
-/// Authorization endpoints must be https, unless the user allowed http for development.
-fn require_secure(metadata: &ServerMetadata, allow_http: bool) -> Result<(), AuthError> {
+/// Every endpoint the metadata lists must pass the fetch policy (https unless the user allowed
+/// http; no internal address for a public server), the authorization endpoint included: a
+/// browser is sent there.
+fn require_allowed(metadata: &ServerMetadata, policy: &FetchPolicy) -> Result<(), AuthError> {
     let optional = [&metadata.registration_endpoint, &metadata.device_authorization_endpoint];
     let authorization = Some(&metadata.authorization_endpoint).filter(|e| !e.is_empty());
     for endpoint in authorization.into_iter().chain([&metadata.token_endpoint]).chain(optional.into_iter().flatten()) {
-        let url = Url::parse(endpoint)
-            .map_err(|e| AuthError::Discovery(format!("endpoint {endpoint:?} is not a URL: {e}")))?;
-        match url.scheme() {
-            "https" => {}
-            "http" if allow_http => {}
-            _ => {
-                return Err(AuthError::Discovery(format!(
-                    "refusing the non-https authorization endpoint {endpoint} (pass --allow-http for development)"
-                )))
-            }
-        }
+        policy.check_str(endpoint)?;
     }
     Ok(())
 }
 
+/// Issuers compare as the same URL, a trailing slash aside.
+pub fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
 /// GETs JSON metadata; `None` for a 4xx (the document is not there) so discovery tries the next.
-async fn fetch_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &Url) -> Result<Option<T>, AuthError> {
+/// Nothing is sent to a URL the policy refuses.
+async fn fetch_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &Url,
+    policy: &FetchPolicy,
+) -> Result<Option<T>, AuthError> {
+    policy.check(url)?;
     debug!(url = %crate::logging::redacted_url(url), "fetching metadata");
     let response = http
         .get(url.clone())
@@ -307,8 +325,9 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url:
 pub(super) fn fuzz(data: &[u8]) {
     if let Ok(metadata) = serde_json::from_slice::<ServerMetadata>(data) {
         let _ = require_pkce(&metadata);
-        let _ = require_secure(&metadata, false);
-        let _ = require_secure(&metadata, true);
+        for policy in [FetchPolicy::new(false, false, &[]), FetchPolicy::new(true, true, &[])] {
+            let _ = require_allowed(&metadata, &policy);
+        }
     }
     if let Ok(metadata) = serde_json::from_slice::<ResourceMetadata>(data) {
         let server = Url::parse("https://example.com/mcp").expect("a URL");
@@ -333,7 +352,8 @@ mod tests {
         // A port that was free a moment ago: nothing listens there.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let server = url(&format!("http://127.0.0.1:{port}/mcp"));
-        let error = discover(&reqwest::Client::new(), &server, &Challenge::default(), true).await.unwrap_err();
+        let policy = FetchPolicy::new(true, true, &[]);
+        let error = discover(&reqwest::Client::new(), &server, &Challenge::default(), &policy).await.unwrap_err();
         assert!(matches!(error, AuthError::McpServerUnreachable(_)), "{error:?}");
         assert!(error.to_string().starts_with("cannot reach the MCP server: "), "{error}");
     }
@@ -423,7 +443,10 @@ mod tests {
         assert!(require_pkce(&m).is_err());
         m.code_challenge_methods_supported = Some(vec!["S256".into()]);
         assert!(require_pkce(&m).is_ok());
-        assert!(require_secure(&m, false).is_err());
-        assert!(require_secure(&m, true).is_ok());
+        assert!(require_allowed(&m, &FetchPolicy::new(false, true, &[])).is_err());
+        assert!(require_allowed(&m, &FetchPolicy::new(true, true, &[])).is_ok());
+        m.token_endpoint = "http://10.0.0.1/t".into();
+        let refused = require_allowed(&m, &FetchPolicy::new(true, false, &[])).unwrap_err();
+        assert!(matches!(refused, AuthError::Policy(_)), "{refused:?}");
     }
 }

@@ -5,6 +5,14 @@
 //! lock in the shared config dir, and starts by re-reading `tokens.json`, so a token another
 //! sidecar (or the tray app) just obtained is adopted instead of being obtained again, and a
 //! rotated refresh token is never spent twice. Secrets never reach logs.
+//!
+//! Credentials are bound to their issuer: tokens are refreshed only at the issuer that issued
+//! them, and the user's pre-registered client is used only with the issuer it names (`"issuer"`
+//! in `--static-oauth-client-info`) or, without one, the issuer it was first used with. When the
+//! MCP server starts naming another authorization server, nothing stored is sent there: a person
+//! signs in again (with a warning that says so), and a machine sign-in stops with an error. What
+//! the server names is fetched only as [`FetchPolicy`] allows. A server that refuses a token it
+//! has never accepted gets no new sign-in for [`SIGN_IN_COOLDOWN`], however many requests it refuses.
 
 mod browser;
 mod callback;
@@ -19,6 +27,7 @@ pub use callback::Landing;
 pub use challenge::Challenge;
 pub use client_credentials::ClientKey;
 
+use crate::fetch_policy::{FetchPolicy, PolicyError};
 use crate::store::{self, Metadata, PendingSignIn, ServerDir, Store, Tokens};
 use callback::{Callback, CallbackListener};
 use client::{Registration, TokenAuth};
@@ -32,14 +41,18 @@ use oauth2::{
 use reqwest::Url;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 /// Refresh this long before the access token expires.
 const REFRESH_MARGIN: Duration = Duration::from_secs(30);
 /// How long a process waits for another one's sign-in, beyond the sign-in timeout itself.
 const LOCK_GRACE: Duration = Duration::from_secs(30);
+/// After a sign-in, how long a server that refuses the new token before ever taking it gets no
+/// new sign-in (no new browser), however many requests it refuses.
+pub const SIGN_IN_COOLDOWN: Duration = Duration::from_secs(60);
 
 /// Why no usable token could be obtained. Each becomes a JSON-RPC error for the waiting requests.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +84,28 @@ pub enum AuthError {
     InsufficientScope(String),
     #[error("the credential store failed: {0}")]
     Store(#[from] store::StoreError),
+    /// A URL the server named is not fetched ([`FetchPolicy`]).
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The server names another authorization server than the one that issued the stored tokens.
+    #[error(
+        "the MCP server now names the authorization server {now:?}, but its tokens were issued by {was:?}; \
+         they are not sent to the new one. If the move is genuine, sign out (mcp-remote logout <url>) and sign in again"
+    )]
+    IssuerChanged { was: String, now: String },
+    /// The user's pre-registered client belongs to another issuer than the one the server names.
+    #[error(
+        "the pre-registered client {client_id:?} belongs to the authorization server {bound:?}, but the MCP server \
+         names {named:?}; its credentials are not sent there. If the move is genuine, set \"issuer\" in \
+         --static-oauth-client-info (or sign out with mcp-remote logout <url>)"
+    )]
+    ClientBoundElsewhere { client_id: String, bound: String, named: String },
+    /// A person was asked to sign in moments ago, and the server has taken no token since.
+    #[error(
+        "a sign-in was asked for {age_secs} s ago and the server has accepted no token since; not signing in \
+         again for another {wait_secs} s (check that the server and its authorization server belong together)"
+    )]
+    SignInCooldown { age_secs: u64, wait_secs: u64 },
 }
 
 /// How a sign-in obtains its first tokens.
@@ -168,14 +203,25 @@ pub struct Auth {
     settings: AuthSettings,
     store: Store,
     dir: ServerDir,
-    /// For metadata and registration (same-origin redirects, like every request of ours).
-    http: reqwest::Client,
-    /// For the token endpoint: follows no redirect at all, so a code or refresh token can never
-    /// be replayed to another origin. Built on first use (see [`Auth::token_http`]).
-    token_http: OnceLock<reqwest::Client>,
+    /// The fetch policy and the clients that obey it, built on first use (see [`Auth::guarded`]).
+    guarded: tokio::sync::OnceCell<Guarded>,
     tokens: RwLock<Option<Tokens>>,
+    /// The server has taken the current token at least once.
+    accepted: AtomicBool,
+    /// When this process last started a sign-in with a person.
+    last_sign_in: Mutex<Option<Instant>>,
     /// One recovery at a time in this process; the file lock does the same across processes.
     flight: tokio::sync::Mutex<()>,
+}
+
+/// What may be fetched on the server's word, and the HTTP clients that obey it.
+struct Guarded {
+    policy: FetchPolicy,
+    /// For metadata and registration (same-origin redirects, like every request of ours).
+    http: reqwest::Client,
+    /// For the token endpoint: follows no redirect at all, so a code, refresh token or secret
+    /// can never be replayed to another origin.
+    token_http: reqwest::Client,
 }
 
 /// An OAuth client that knows only the token endpoint (refresh, device and machine grants).
@@ -207,12 +253,7 @@ fn bearer_of(tokens: &Tokens) -> Option<HeaderValue> {
 
 impl Auth {
     /// Loads any tokens stored for this server (`key`) in `store`.
-    pub fn new(
-        settings: AuthSettings,
-        store: Store,
-        key: &store::ServerKey,
-        http: reqwest::Client,
-    ) -> Result<Self, AuthError> {
+    pub fn new(settings: AuthSettings, store: Store, key: &store::ServerKey) -> Result<Self, AuthError> {
         let dir = store.server(key);
         let tokens = match dir.tokens() {
             Ok(tokens) => tokens,
@@ -225,22 +266,36 @@ impl Auth {
             settings,
             store,
             dir,
-            http,
-            token_http: OnceLock::new(),
+            guarded: tokio::sync::OnceCell::new(),
             tokens: RwLock::new(tokens),
+            accepted: AtomicBool::new(false),
+            last_sign_in: Mutex::new(None),
             flight: tokio::sync::Mutex::new(()),
         })
     }
 
-    /// The token endpoint's client, built the first time a token is asked for: most runs start
-    /// with a token that is still good, and each client loads and parses the system's trusted
-    /// roots (about half of the proxy's start-up instructions).
-    fn token_http(&self) -> Result<&reqwest::Client, AuthError> {
-        if let Some(client) = self.token_http.get() {
-            return Ok(client);
-        }
-        let client = self.settings.network.token_client().map_err(|e| AuthError::Network(e.to_string()))?;
-        Ok(self.token_http.get_or_init(|| client))
+    /// The fetch policy for this server and the clients that obey it, made the first time
+    /// anything is discovered or asked of a token endpoint: most runs start with a token that is
+    /// still good, and each client loads and parses the system's trusted roots (about half of the
+    /// proxy's start-up instructions).
+    async fn guarded(&self) -> Result<&Guarded, AuthError> {
+        self.guarded
+            .get_or_try_init(|| async {
+                let network = &self.settings.network;
+                let mut user_urls = network.proxy_urls();
+                user_urls.extend(self.settings.token_endpoint.as_deref().and_then(|e| Url::parse(e).ok()));
+                let policy =
+                    FetchPolicy::for_server(&self.settings.server_url, self.settings.allow_http, &user_urls).await;
+                let failed = |e: crate::network::NetworkError| AuthError::Network(e.to_string());
+                let http = network.metadata_client(&policy).map_err(failed)?;
+                let token_http = network.token_client(&policy).map_err(failed)?;
+                Ok(Guarded { policy, http, token_http })
+            })
+            .await
+    }
+
+    async fn token_http(&self) -> Result<&reqwest::Client, AuthError> {
+        Ok(&self.guarded().await?.token_http)
     }
 
     /// The `Authorization` value for the next request, if signed in.
@@ -259,6 +314,21 @@ impl Auth {
 
     fn adopt(&self, tokens: Tokens) {
         *self.tokens.write().expect("poisoned") = Some(tokens);
+        self.accepted.store(false, Ordering::Relaxed);
+    }
+
+    /// A person is asked to sign in now (a browser, the tray app, a device code): starts the
+    /// cooldown ([`SIGN_IN_COOLDOWN`]).
+    fn person_asked(&self) {
+        *self.last_sign_in.lock().expect("poisoned") = Some(Instant::now());
+        self.accepted.store(false, Ordering::Relaxed);
+    }
+
+    /// The server answered a request: the token it carried works.
+    pub fn note_accepted(&self) {
+        if !self.accepted.load(Ordering::Relaxed) {
+            self.accepted.store(true, Ordering::Relaxed);
+        }
     }
 
     /// The server refused `used` (401), or it is about to expire: get a working token, by
@@ -274,6 +344,11 @@ impl Auth {
             if bearer_of(stored).as_ref() != used && !stored.expires_within(REFRESH_MARGIN) {
                 debug!("adopting tokens stored by another process");
                 self.adopt(stored.clone());
+                if let Some(at) = stored.signed_in_at {
+                    // That process's sign-in counts as this one's for the cooldown.
+                    let age = Duration::from_secs(store::unix_now().saturating_sub(at));
+                    *self.last_sign_in.lock().expect("poisoned") = Instant::now().checked_sub(age);
+                }
                 return Ok(());
             }
         }
@@ -291,9 +366,12 @@ impl Auth {
                         self.forget_client(&discovery).await?;
                     }
                 }
+                // Signing in decides what a change of issuer allows.
+                Err(error @ AuthError::IssuerChanged { .. }) => warn!(%error, "the refresh token stays unused"),
                 Err(error) => info!(%error, "refresh failed; signing in again"),
             }
         }
+        self.cool_down()?;
         let granted = self.sign_in(challenge, None).await?;
         self.write(|dir, tokens| dir.save_tokens(tokens), &granted).await?;
         self.adopt(granted);
@@ -377,8 +455,8 @@ impl Auth {
         if let Some(endpoint) = &self.settings.token_endpoint {
             return Ok(discovery::token_endpoint_only(endpoint));
         }
-        let found =
-            discovery::discover(&self.http, &self.settings.server_url, challenge, self.settings.allow_http).await?;
+        let guarded = self.guarded().await?;
+        let found = discovery::discover(&guarded.http, &self.settings.server_url, challenge, &guarded.policy).await?;
         let metadata = Metadata {
             resource_metadata: found.resource.as_ref().and_then(|r| serde_json::to_value(r).ok()),
             authorization_server: serde_json::to_value(&found.server).ok(),
@@ -440,12 +518,15 @@ impl Auth {
     async fn refresh(&self, stored: &Tokens) -> Result<Tokens, AuthError> {
         let refresh_token = stored.refresh_token.clone().unwrap_or_default();
         let discovery = self.discovery(&Challenge::default()).await?;
-        let client = self
-            .dir
-            .clients()?
-            .get(&self.client_key(&discovery))
-            .or_else(|| self.settings.static_client_info.as_ref().and_then(|i| client::static_client(i).ok()))
-            .ok_or_else(|| AuthError::Token("no client is registered for this authorization server".into()))?;
+        if let Some(was) = stored.issuer.as_deref().filter(|was| !discovery::same_issuer(was, &discovery.issuer)) {
+            return Err(AuthError::IssuerChanged { was: was.to_string(), now: discovery.issuer.clone() });
+        }
+        let client = match self.dir.clients()?.get(&self.client_key(&discovery)) {
+            Some(registered) => registered,
+            None => self
+                .static_client_for(&discovery)?
+                .ok_or_else(|| AuthError::Token("no client is registered for this authorization server".into()))?,
+        };
         let oauth = self.token_client(&discovery, &client)?;
         let resource =
             stored.resource.clone().filter(|_| self.settings.send_resource).or_else(|| self.resource(&discovery));
@@ -457,7 +538,7 @@ impl Auth {
         if client::token_auth(&client, &discovery.server) == TokenAuth::Basic {
             request = request.add_extra_param("client_id", client.client_id.clone());
         }
-        let response = request.request_async(self.token_http()?).await.map_err(token_error)?;
+        let response = request.request_async(self.token_http().await?).await.map_err(token_error)?;
         let mut fresh = tokens_from(&response, stored.scope.clone(), &discovery.issuer, resource.as_deref());
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = Some(refresh_token);
@@ -470,8 +551,9 @@ impl Auth {
     /// discarded and redone once.
     async fn sign_in(&self, challenge: &Challenge, scope: Option<String>) -> Result<Tokens, AuthError> {
         let discovery = self.discovery(challenge).await?;
+        self.allow_issuer(&discovery)?;
         let scope = scope.or_else(|| discovery.scopes_for(challenge));
-        match self.obtain(&discovery, scope.clone()).await {
+        let obtained = match self.obtain(&discovery, scope.clone()).await {
             Err(AuthError::Token(why)) if why.contains("invalid_client") => {
                 info!("the stored client registration was refused; registering again");
                 self.forget_client(&discovery).await?;
@@ -484,6 +566,110 @@ impl Auth {
                 Err(error)
             }
             other => other,
+        };
+        let mut tokens = obtained?;
+        self.bind_static_client(&discovery).await?;
+        if self.settings.grant != Grant::ClientCredentials {
+            tokens.signed_in_at = Some(store::unix_now());
+        }
+        Ok(tokens)
+    }
+
+    /// A sign-in at `discovery`'s issuer when the stored tokens came from another: with a person,
+    /// allowed with a warning (the browser shows the new server, and nothing stored is sent to
+    /// it); with none (client credentials), refused.
+    fn allow_issuer(&self, discovery: &Discovery) -> Result<(), AuthError> {
+        let Some(was) = self.dir.tokens().ok().flatten().and_then(|t| t.issuer) else {
+            return Ok(());
+        };
+        if discovery::same_issuer(&was, &discovery.issuer) {
+            return Ok(());
+        }
+        let change = AuthError::IssuerChanged { was: was.clone(), now: discovery.issuer.clone() };
+        if self.settings.grant == Grant::ClientCredentials {
+            return Err(change);
+        }
+        warn!(
+            was = %was,
+            now = %discovery.issuer,
+            "the MCP server now names another authorization server; signing in there (nothing stored for the old one is sent to it)"
+        );
+        eprintln!(
+            "mcp-remote: warning: {} now sends sign-in to {}, not {was}: check the sign-in page before you enter anything",
+            crate::logging::redacted_url(&self.settings.server_url),
+            discovery.issuer
+        );
+        Ok(())
+    }
+
+    /// The user's pre-registered client, if any, for `discovery`'s issuer: refused when it
+    /// belongs to another (its `"issuer"`, else the issuer it was first used with).
+    fn static_client_for(&self, discovery: &Discovery) -> Result<Option<store::Client>, AuthError> {
+        let Some(info) = &self.settings.static_client_info else {
+            return Ok(None);
+        };
+        let mut client = client::static_client(info)?;
+        if self.settings.token_endpoint.is_some() {
+            // --token-endpoint: the user named the one place it goes.
+            client.extra.remove("issuer");
+            return Ok(Some(client));
+        }
+        let named = match client.extra.remove("issuer") {
+            Some(Value::String(issuer)) => Some(issuer),
+            Some(_) => {
+                return Err(AuthError::Registration(
+                    "--static-oauth-client-info: \"issuer\" must be the authorization server's issuer URL".into(),
+                ))
+            }
+            None => None,
+        };
+        let bound = match named {
+            Some(issuer) => Some(issuer),
+            None => self.dir.clients()?.static_issuer(&client.client_id).map(str::to_owned),
+        };
+        match bound {
+            Some(bound) if !discovery::same_issuer(&bound, &discovery.issuer) => Err(AuthError::ClientBoundElsewhere {
+                client_id: client.client_id,
+                bound,
+                named: discovery.issuer.clone(),
+            }),
+            _ => Ok(Some(client)),
+        }
+    }
+
+    /// After the first successful use of a pre-registered client that names no issuer, binds it
+    /// to the issuer it was used with.
+    async fn bind_static_client(&self, discovery: &Discovery) -> Result<(), AuthError> {
+        let unnamed = self.settings.static_client_info.as_ref().filter(|info| !info.contains_key("issuer"));
+        let Some(info) = unnamed.filter(|_| self.settings.token_endpoint.is_none()) else {
+            return Ok(());
+        };
+        let Some(client_id) = info.get("client_id").and_then(Value::as_str) else {
+            return Ok(());
+        };
+        let mut clients = self.dir.clients()?;
+        if clients.static_issuer(client_id).is_none() {
+            clients.bind_static(client_id, &discovery.issuer);
+            self.write(|dir, clients| dir.save_clients(clients), &clients).await?;
+            info!(issuer = %discovery.issuer, "the pre-registered client is bound to this authorization server from now on");
+        }
+        Ok(())
+    }
+
+    /// Refuses a new sign-in with a person while the last one (this process's, or another's whose
+    /// tokens it adopted) is recent and the server has refused its token without ever taking it:
+    /// a server that refuses everything gets one browser per [`SIGN_IN_COOLDOWN`], not one per
+    /// request.
+    fn cool_down(&self) -> Result<(), AuthError> {
+        if self.settings.grant == Grant::ClientCredentials || self.accepted.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match self.last_sign_in.lock().expect("poisoned").map(|at| at.elapsed()) {
+            Some(age) if age < SIGN_IN_COOLDOWN => Err(AuthError::SignInCooldown {
+                age_secs: age.as_secs(),
+                wait_secs: (SIGN_IN_COOLDOWN - age).as_secs().max(1),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -563,7 +749,7 @@ impl Auth {
             // Basic authenticates the client; some servers still want its id in the form too.
             request = request.add_extra_param("client_id", client.client_id.clone());
         }
-        let response = request.request_async(self.token_http()?).await.map_err(token_error)?;
+        let response = request.request_async(self.token_http().await?).await.map_err(token_error)?;
         info!("signed in");
         Ok(tokens_from(&response, scope, &discovery.issuer, resource.as_deref()))
     }
@@ -574,6 +760,7 @@ impl Auth {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(AuthError::Browser(format!("refusing to open a {} URL for sign-in", url.scheme())));
         }
+        self.person_asked();
         if self.settings.hand_off_to_tray && self.store.tray_running() {
             let now = store::unix_now();
             self.dir.publish_sign_in(&PendingSignIn {
@@ -614,8 +801,7 @@ impl Auth {
     /// registration's port is reused when the user named none, so the redirect URI still matches.
     async fn listener_and_client(&self, discovery: &Discovery) -> Result<(CallbackListener, store::Client), AuthError> {
         let host = &self.settings.callback_host;
-        if let Some(info) = &self.settings.static_client_info {
-            let client = client::static_client(info)?;
+        if let Some(client) = self.static_client_for(discovery)? {
             let port = self.port_for(&client);
             let listener = self.bind(host, port).await?;
             return Ok((listener, client));
@@ -637,7 +823,7 @@ impl Auth {
         }
         let listener = self.bind(host, self.settings.callback_port).await?;
         let client = client::register(
-            &self.http,
+            &self.guarded().await?.http,
             discovery,
             Registration::Redirect(listener.redirect_uri()),
             self.settings.client_metadata.as_ref(),
@@ -698,6 +884,7 @@ fn tokens_from<R: TokenResponse>(
         scope: granted.or(requested),
         issuer: Some(issuer.to_string()),
         resource: resource.map(str::to_owned),
+        signed_in_at: None,
         extra: Map::new(),
     }
 }

@@ -139,6 +139,7 @@ fn tokens_from_npm(npm: &Map<String, Value>, resource: Option<&str>) -> Option<T
         scope: text("scope"),
         issuer: text("issuer"),
         resource: resource.map(str::to_owned),
+        signed_in_at: None,
         extra: Map::new(),
     })
 }

@@ -25,6 +25,7 @@ fn main() {
             scope: Some("mcp".into()),
             issuer: None,
             resource: None,
+            signed_in_at: None,
             extra: Default::default(),
         };
         server.save_tokens(&tokens).expect("save tokens");
