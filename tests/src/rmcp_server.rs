@@ -292,10 +292,17 @@ where
 
 /// TCP connections with TCP_NODELAY, each through a TLS handshake before it is served. A
 /// handshake that fails ends that connection only.
-struct TlsListener {
+pub struct TlsListener {
     tcp: tokio::net::TcpListener,
     acceptor: TlsAcceptor,
     handshakes: Arc<TlsHandshakes>,
+}
+
+impl TlsListener {
+    /// Serves `tcp` over TLS with `tls`, for any axum app of the tests.
+    pub fn new(tcp: tokio::net::TcpListener, tls: Arc<rustls::ServerConfig>) -> Self {
+        Self { tcp, acceptor: TlsAcceptor::from(tls), handshakes: Arc::default() }
+    }
 }
 
 impl axum::serve::Listener for TlsListener {

@@ -32,6 +32,11 @@ async fn a_device_code_sign_in_completes_and_the_tokens_serve_the_next_sidecar()
     assert!(first.close().await.success());
     let told = first.stderr();
     assert!(told.contains("enter the code") && told.contains("/oidc/device"), "the person is told where to go: {told}");
+    let issuer = server.url.replace("/mcp", "/oidc");
+    assert!(
+        told.contains(&format!("at the authorization server {issuer}, open")),
+        "the person is told who asks for the code: {told}"
+    );
 
     let seen = events(&log);
     let registration = seen.iter().find(|e| e["event"] == "registration").expect("a registration");
