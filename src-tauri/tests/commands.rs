@@ -76,6 +76,7 @@ fn store_tokens(config_dir: &std::path::Path, url: &str) {
             scope: Some("mcp".into()),
             issuer: Some("https://auth.example.com".into()),
             resource: None,
+            signed_in_at: None,
             extra: Default::default(),
         })
         .unwrap();
