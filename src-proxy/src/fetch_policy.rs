@@ -13,12 +13,15 @@
 //! HTTP clients use ([`FetchPolicy::resolver`]), so a name that resolves (or rebinds) to an
 //! internal address is refused as well. Through an HTTP proxy the proxy resolves names, so only
 //! written addresses are checked then. Hosts the user named (an HTTP proxy, `--token-endpoint`)
-//! are exempt: they are the user's word, not a server's. URLs limited to the MCP server's own
-//! origin (the legacy transport's POST endpoint, redirects of MCP requests) inherit the user's
-//! choice of server and need no more.
+//! are exempt: they are the user's word, not a server's.
+//!
+//! What a server names for its own traffic (the legacy transport's POST endpoint, redirects) is
+//! held to the origin of the request instead ([`on_origin_of`], [`same_origin_redirects`]): that
+//! origin is the user's choice, and user headers and tokens go there.
 
 use oauth2::url::Host;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::redirect::{Action, Attempt};
 use reqwest::Url;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -26,6 +29,8 @@ use std::time::Duration;
 
 /// How long finding out where the MCP server itself is may take before it counts as public.
 const SERVER_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most redirects one request follows.
+const MAX_REDIRECTS: usize = 5;
 
 /// Why a URL named by a server is not fetched.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -245,6 +250,27 @@ impl Resolve for GuardedResolver {
                 _ => Ok(Box::new(allowed.into_iter()) as Addrs),
             }
         })
+    }
+}
+
+/// Whether `url`, named by a server for its own traffic, is on the origin of `request`.
+pub fn on_origin_of(url: &Url, request: &Url) -> bool {
+    url.origin() == request.origin()
+}
+
+/// Follows a redirect only within the origin of the request, at most [`MAX_REDIRECTS`] times:
+/// user headers (API keys) and tokens must never be replayed to another host.
+pub fn same_origin_redirects(attempt: Attempt<'_>) -> Action {
+    let Some(previous) = attempt.previous().last() else {
+        return attempt.follow();
+    };
+    if attempt.previous().len() > MAX_REDIRECTS {
+        return attempt.error("too many redirects");
+    }
+    if on_origin_of(attempt.url(), previous) {
+        attempt.follow()
+    } else {
+        attempt.stop()
     }
 }
 

@@ -4,8 +4,8 @@
 //! [`Network`] is resolved once from the command line; the HTTP clients are built from it, and a
 //! network failure is put into words by [`describe`].
 
-use crate::fetch_policy::FetchPolicy;
-use reqwest::redirect::{Attempt, Policy};
+use crate::fetch_policy::{same_origin_redirects, FetchPolicy};
+use reqwest::redirect::Policy;
 use reqwest::{Certificate, NoProxy, Proxy};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -16,7 +16,6 @@ use std::time::Duration;
 pub const CA_FILE_ENV: &str = "SSL_CERT_FILE";
 /// Hosts that are never sent through a proxy, whatever `NO_PROXY` says.
 const LOOPBACK: &str = "localhost,127.0.0.0/8,::1";
-const MAX_REDIRECTS: usize = 5;
 /// The connect timeout when none is given.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -136,7 +135,7 @@ impl Network {
         Ok(builder)
     }
 
-    /// The client for MCP traffic and metadata: same-origin redirects only, no overall timeout
+    /// The client for MCP traffic: same-origin redirects only, no overall timeout
     /// (a stream may rightly stay open for hours).
     pub fn client(&self) -> Result<reqwest::Client, NetworkError> {
         self.builder()?.redirect(Policy::custom(same_origin_redirects)).build().map_err(tls_backend)
@@ -174,22 +173,6 @@ impl Network {
 
 fn tls_backend(error: reqwest::Error) -> NetworkError {
     NetworkError::Proxy { url: String::new(), why: format!("the HTTP client cannot be set up: {error}") }
-}
-
-/// Follows a redirect only within the origin of the request: user headers (API keys) and tokens
-/// must never be replayed to another host.
-fn same_origin_redirects(attempt: Attempt<'_>) -> reqwest::redirect::Action {
-    let Some(previous) = attempt.previous().last() else {
-        return attempt.follow();
-    };
-    if attempt.previous().len() > MAX_REDIRECTS {
-        return attempt.error("too many redirects");
-    }
-    if attempt.url().origin() == previous.origin() {
-        attempt.follow()
-    } else {
-        attempt.stop()
-    }
 }
 
 /// `error` with its URL cut down to scheme, host and port: the path or query may carry an API

@@ -221,7 +221,7 @@ impl Inner {
             .url
             .join(text.trim())
             .map_err(|e| TransportError::InvalidResponse(format!("the endpoint event is not a URI: {e}")))?;
-        if url.origin() != self.endpoint.url.origin() {
+        if !crate::fetch_policy::on_origin_of(&url, &self.endpoint.url) {
             return Err(TransportError::InvalidResponse("the server named a POST endpoint on another origin".into()));
         }
         Ok(url)
