@@ -508,6 +508,8 @@ impl Config {
             .static_oauth_client_info
             .as_deref()
             .map(|arg| json_object_argument("--static-oauth-client-info", arg))
+            .transpose()?
+            .map(|info| interpolate_client_info(info, env))
             .transpose()?;
         if let Some(info) = &static_client_info {
             let has_client_id = info.get("client_id").and_then(|id| id.as_str()).is_some_and(|id| !id.is_empty());
@@ -744,13 +746,21 @@ fn parse_authorize_param(pair: &str) -> Result<(String, String), CliError> {
 }
 
 /// Parses `"Name: value"` (or `Name:value`), expands `${VAR}` and refuses reserved names.
+///
+/// Errors never repeat the value, nor a text that may be one (a line with no colon, a name that
+/// is not a header name): a header often carries a credential, and errors reach logs and windows.
+/// They say where the header is instead; only a valid header name is named.
 fn parse_header(raw: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<(HeaderName, HeaderValue), CliError> {
     let (name, value) = raw
         .split_once(':')
-        .ok_or_else(|| CliError::invalid(format!("--header {raw:?} must look like \"Name: value\"")))?;
+        .ok_or_else(|| CliError::invalid("--header must look like \"Name: value\" (it has no colon)"))?;
     let name = name.trim();
-    let header_name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| CliError::invalid(format!("--header {raw:?}: {name:?} is not a valid header name")))?;
+    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        CliError::invalid(
+            "--header: the text before the first colon is not a valid header name (letters, digits and \
+             !#$%&'*+-.^_`|~ only)",
+        )
+    })?;
     if RESERVED_HEADERS.contains(&header_name.as_str()) {
         return Err(CliError::invalid(format!(
             "--header {name:?} is reserved: mcp-remote sets it itself and it cannot be overridden"
@@ -779,7 +789,8 @@ fn interpolate_env(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<
             && !name.starts_with(|c: char| c.is_ascii_digit())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(format!("\"${{{name}}}\" is not a valid variable reference"));
+            // Not named: a "${" inside a secret would otherwise print the secret.
+            return Err("a \"${…}\" in the value is not a variable name (letters, digits and _)".to_string());
         }
         let substituted = env(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
         out.push_str(&substituted);
@@ -787,6 +798,22 @@ fn interpolate_env(value: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Expands `${VAR}` in the string members of `--static-oauth-client-info`, as in headers, so a
+/// client secret can come from the environment (a host entry's `env`) instead of the command line.
+/// Errors name the member, never its value.
+fn interpolate_client_info(
+    mut info: serde_json::Map<String, serde_json::Value>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<serde_json::Map<String, serde_json::Value>, CliError> {
+    for (key, value) in &mut info {
+        if let serde_json::Value::String(text) = value {
+            *text = interpolate_env(text, env)
+                .map_err(|why| CliError::invalid(format!("--static-oauth-client-info \"{key}\": {why}")))?;
+        }
+    }
+    Ok(info)
 }
 
 /// Parses a Go-style duration (`30s`, `2m`, `1m30s`, `1.5h`, `500ms`) or a bare number of seconds.
@@ -1056,6 +1083,40 @@ mod tests {
             let e = error_of(&["https://e.com", "--header", &format!("{name}: x")]);
             assert!(e.contains("reserved"), "{name}: {e}");
         }
+    }
+
+    #[test]
+    fn header_errors_never_repeat_the_value() {
+        let secret = "sk-live-0123456789";
+        for (raw, says) in [
+            (format!("Bearer {secret}"), "no colon"),
+            (format!("Authorization Bearer {secret}: x"), "not a valid header name"),
+            (format!("Authorization: Bearer {secret}\u{7}"), "not allowed in a header"),
+            (format!("Authorization: Bearer {secret}${{"), "unclosed"),
+            (format!("Authorization: Bearer ${{{secret}}}"), "not a variable name"),
+        ] {
+            let e = error_of(&["https://e.com", "--header", &raw]);
+            assert!(e.contains(says), "{raw:?}: {e}");
+            assert!(!e.contains("0123456789"), "the error repeats the value: {e}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("headers");
+        std::fs::write(&file, format!("# keys\nBearer {secret}\n")).unwrap();
+        let e = error_of(&["https://e.com", "--header-file", file.to_str().unwrap()]);
+        assert!(e.contains("line 2") && !e.contains("0123456789"), "{e}");
+    }
+
+    #[test]
+    fn a_static_clients_secret_can_come_from_the_environment() {
+        let info = r#"{"client_id":"abc","client_secret":"${CLIENT_SECRET}"}"#;
+        let c = parse(&["https://e.com", "--static-oauth-client-info", info], &[("CLIENT_SECRET", "s3cr3t")]).unwrap();
+        let info_read = c.static_client_info.unwrap();
+        assert_eq!(
+            (info_read["client_id"].as_str(), info_read["client_secret"].as_str()),
+            (Some("abc"), Some("s3cr3t"))
+        );
+        let e = error_of(&["https://e.com", "--static-oauth-client-info", info]);
+        assert!(e.contains("\"client_secret\"") && e.contains("CLIENT_SECRET is not set"), "{e}");
     }
 
     #[test]
