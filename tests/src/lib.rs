@@ -2,12 +2,13 @@
 //! sidecar with piped stdio ([`sidecar`]), real peers to point it at ([`rmcp_server`], [`peers`];
 //! [`test_ca`] for HTTPS), and our own fault servers for what no real server does on demand
 //! ([`fault_server`], [`fault_auth`], [`slow_accept_sse`]) and attackers ([`hostile`], reached
-//! under a public-looking name through [`forward_proxy`]).
+//! under a public-looking name through [`forward_proxy`]; [`hostile_text`]).
 
 pub mod fault_auth;
 pub mod fault_server;
 pub mod forward_proxy;
 pub mod hostile;
+pub mod hostile_text;
 pub mod peers;
 pub mod rmcp_server;
 pub mod sidecar;

@@ -6,6 +6,7 @@
 mod import_npm;
 mod session;
 mod status;
+mod terminal;
 
 use crate::cli::{Config, ToolCall};
 use crate::store::Store;
@@ -14,6 +15,7 @@ use session::Session;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
+use terminal::{multi_line, one_line};
 
 pub use import_npm::import as import_npm;
 
@@ -69,7 +71,8 @@ pub fn status(config_dir: &std::path::Path, json: bool) -> ExitCode {
     }
 }
 
-/// `client`: connects, prints the server and its tools, and calls one if asked.
+/// `client`: connects, prints the server and its tools, and calls one if asked. Everything the
+/// server wrote is printed through [`terminal`], so its control characters show and do nothing.
 pub async fn client(config: Config, call: Option<ToolCall>) -> ExitCode {
     let mut session = Session::start(config);
     let outcome = run_client(&mut session, call).await;
@@ -87,9 +90,9 @@ async fn run_client(session: &mut Session, call: Option<ToolCall>) -> Result<boo
     let server = &init["serverInfo"];
     println!(
         "Connected to {} {} (MCP {})",
-        server["name"].as_str().unwrap_or("a server"),
-        server["version"].as_str().unwrap_or(""),
-        init["protocolVersion"].as_str().unwrap_or("?")
+        one_line(server["name"].as_str().unwrap_or("a server")),
+        one_line(server["version"].as_str().unwrap_or("")),
+        one_line(init["protocolVersion"].as_str().unwrap_or("?"))
     );
     let mut tools = Vec::new();
     let mut cursor: Option<Value> = None;
@@ -104,8 +107,8 @@ async fn run_client(session: &mut Session, call: Option<ToolCall>) -> Result<boo
     }
     println!("Tools ({}):", tools.len());
     for tool in &tools {
-        let name = tool["name"].as_str().unwrap_or("?");
-        let about = tool["description"].as_str().unwrap_or("").lines().next().unwrap_or("");
+        let name = one_line(tool["name"].as_str().unwrap_or("?"));
+        let about = one_line(tool["description"].as_str().unwrap_or("").lines().next().unwrap_or(""));
         let about: String = match about.char_indices().nth(DESCRIPTION_CHARS) {
             Some((cut, _)) => format!(" — {}…", &about[..cut]),
             None if about.is_empty() => String::new(),
@@ -117,21 +120,23 @@ async fn run_client(session: &mut Session, call: Option<ToolCall>) -> Result<boo
         return Ok(true);
     };
     let result = session.request("tools/call", json!({ "name": call.name, "arguments": call.arguments })).await?;
-    println!("{} →", call.name);
+    println!("{} →", one_line(&call.name));
     for item in result["content"].as_array().into_iter().flatten() {
         match item["type"].as_str() {
-            Some("text") => println!("{}", item["text"].as_str().unwrap_or("")),
-            _ => println!("{item}"),
+            Some("text") => println!("{}", multi_line(item["text"].as_str().unwrap_or(""))),
+            // JSON escapes C0 controls, not C1 ones nor the bidirectional marks.
+            _ => println!("{}", one_line(&item.to_string())),
         }
     }
     if let Some(structured) = result.get("structuredContent").filter(|s| !s.is_null()) {
-        println!("{structured}");
+        println!("{}", one_line(&structured.to_string()));
     }
     Ok(result["isError"] != json!(true))
 }
 
+/// Prints the error; it may quote the server (a JSON-RPC error's message).
 fn fail(error: &str) -> ExitCode {
-    eprintln!("mcp-remote: {error}");
+    eprintln!("mcp-remote: {}", one_line(error));
     ExitCode::FAILURE
 }
 
