@@ -6,7 +6,7 @@
 use crate::hosts::file::{self, InstallReport};
 use crate::hosts::{self, Host, HostKind};
 use crate::problem::Problem;
-use crate::servers::{self, ServerEntry, ServerView, SignInMethod};
+use crate::servers::{self, Launch, ServerEntry, ServerView, SignInMethod};
 use crate::signin::{self, Outcome};
 use crate::state::AppState;
 use mcp_remote::auth::{Auth, AuthSettings, OpenPage, Opener};
@@ -27,8 +27,19 @@ pub fn changed<R: Runtime>(app: &AppHandle<R>) {
     let _ = app.emit(CHANGED_EVENT, ());
 }
 
+/// The server list file: `AppState::store_file`, in the app's data folder when relative.
+fn list_file<R: Runtime>(app: &AppHandle<R>) -> ActionResult<std::path::PathBuf> {
+    let file = &app.state::<AppState>().store_file;
+    if file.is_absolute() {
+        return Ok(file.clone());
+    }
+    let folder =
+        app.path().app_data_dir().map_err(|e| Problem::new(format!("cannot find the app's data folder: {e}")))?;
+    Ok(folder.join(file))
+}
+
 fn entries<R: Runtime>(app: &AppHandle<R>) -> ActionResult<Vec<ServerEntry>> {
-    Ok(servers::load(app, &app.state::<AppState>().store_file)?)
+    Ok(servers::load(&list_file(app)?)?)
 }
 
 fn entry<R: Runtime>(app: &AppHandle<R>, id: &str) -> ActionResult<ServerEntry> {
@@ -82,9 +93,13 @@ pub fn save<R: Runtime>(app: &AppHandle<R>, mut entry: ServerEntry) -> ActionRes
         entries.push(entry.clone());
     } else {
         let slot = entries.iter_mut().find(|e| e.id == entry.id).ok_or("That server no longer exists.")?;
+        // The window edits the fields it knows; those a newer version wrote stay.
+        for (key, value) in std::mem::take(&mut slot.extra) {
+            entry.extra.entry(key).or_insert(value);
+        }
         *slot = entry.clone();
     }
-    servers::save(app, &state.store_file, &entries)?;
+    servers::save(&list_file(app)?, &entries)?;
     changed(app);
     view(app, &entry.id)
 }
@@ -105,7 +120,7 @@ pub fn remove<R: Runtime>(app: &AppHandle<R>, id: &str, from_hosts: bool) -> Act
     }
     let mut entries = entries(app)?;
     entries.retain(|e| e.id != id);
-    servers::save(app, &state.store_file, &entries)?;
+    servers::save(&list_file(app)?, &entries)?;
     state.sign_ins.cancel(id);
     state.sign_ins.forget(id);
     changed(app);
@@ -213,17 +228,27 @@ fn opener<R: Runtime>(app: &AppHandle<R>, entry: &ServerEntry) -> OpenPage {
     }
 }
 
-/// Opens the authorization page in a window of this app. When it reaches the loopback redirect
-/// URI, the engine's listener has taken the code (and checked state, `iss` and PKCE); the window
-/// then closes itself.
+/// The sign-in window's title: the origin of the page it shows, as an address bar would, so a
+/// person sees where they type their password. Set by the app from the page's real address
+/// (a page cannot change it).
+pub fn sign_in_title(url: &Url) -> String {
+    format!("{} — sign in (mcp-remote)", url.origin().ascii_serialization())
+}
+
+/// Opens the authorization page in a window of this app, titled with the page's origin, kept
+/// up to date as the page moves on. When it reaches the loopback redirect URI, the engine's
+/// listener has taken the code (and checked state, `iss` and PKCE); the window then closes itself.
 fn webview_opener<R: Runtime>(app: AppHandle<R>) -> OpenPage {
     Arc::new(move |url: &Url| {
         let redirect = url.query_pairs().find(|(k, _)| k == "redirect_uri").map(|(_, v)| v.into_owned());
         let label = format!("signin-{}", servers::new_id());
         WebviewWindowBuilder::new(&app, label, WebviewUrl::External(url.clone()))
-            .title("Sign in — mcp-remote")
+            .title(sign_in_title(url))
             .inner_size(520.0, 720.0)
             .on_page_load(move |window, payload| {
+                if payload.event() == PageLoadEvent::Started {
+                    let _ = window.set_title(&sign_in_title(payload.url()));
+                }
                 let at_redirect = redirect.as_deref().is_some_and(|r| payload.url().as_str().starts_with(r));
                 if at_redirect && payload.event() == PageLoadEvent::Finished {
                     let _ = window.close();
@@ -235,19 +260,19 @@ fn webview_opener<R: Runtime>(app: AppHandle<R>) -> OpenPage {
     })
 }
 
-/// The arguments the host's entry runs the sidecar with: `--config-dir` only when the app's
-/// config dir is not the one the sidecar finds by itself.
-fn sidecar_args(state: &AppState, entry: &ServerEntry) -> Vec<String> {
+/// How the host's entry runs the sidecar (secrets in its `env`): `--config-dir` only when the
+/// app's config dir is not the one the sidecar finds by itself.
+fn launch(state: &AppState, entry: &ServerEntry) -> Launch {
     let default_dir = mcp_remote::cli::default_config_dir();
     let config_dir = (default_dir.as_deref() != Some(state.config_dir.as_path())).then_some(state.config_dir.as_path());
-    entry.sidecar_args(config_dir)
+    entry.launch(config_dir)
 }
 
 /// The text to paste into the host's file for the server, with the host's wrapper key.
 pub fn snippet<R: Runtime>(app: &AppHandle<R>, id: &str, host: HostKind) -> ActionResult<String> {
     let state = app.state::<AppState>();
     let entry = entry(app, id)?;
-    Ok(hosts::snippet(host, &entry.name, host.entry(&state.sidecar, &sidecar_args(&state, &entry))))
+    Ok(hosts::snippet(host, &entry.name, host.entry(&state.sidecar, &launch(&state, &entry))))
 }
 
 /// Writes the server into the host's file (backup, merge, refuse what cannot be parsed). An
@@ -261,7 +286,7 @@ pub fn install<R: Runtime>(
     let state = app.state::<AppState>();
     let entry = entry(app, id)?;
     let found = Host::find(host, &state.host_roots);
-    let value = host.entry(&state.sidecar, &sidecar_args(&state, &entry));
+    let value = host.entry(&state.sidecar, &launch(&state, &entry));
     let report = file::install(&found, &entry.name, value, &state.sidecar, replace_others)?;
     changed(app);
     Ok(report)
@@ -281,5 +306,18 @@ pub fn about<R: Runtime>(app: &AppHandle<R>) -> About {
         version: env!("CARGO_PKG_VERSION"),
         sidecar: state.sidecar.display().to_string(),
         config_dir: state.config_dir.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sign_in_window_is_titled_with_the_pages_origin_only() {
+        let page = Url::parse("https://login.example.com:8443/authorize?state=s3cret&redirect_uri=x").unwrap();
+        assert_eq!(sign_in_title(&page), "https://login.example.com:8443 — sign in (mcp-remote)");
+        let look_alike = Url::parse("https://example.com.evil.test/example.com/login").unwrap();
+        assert!(sign_in_title(&look_alike).starts_with("https://example.com.evil.test —"));
     }
 }

@@ -30,7 +30,6 @@ use tauri::{Builder, Listener, Manager, RunEvent, Runtime};
 /// config-dir watch and the tray's presence lock (a mock runtime has no tray).
 pub fn build_app<R: Runtime>(builder: Builder<R>, state: AppState, ui: bool) -> Builder<R> {
     builder
-        .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(state)
         .invoke_handler(tauri::generate_handler![

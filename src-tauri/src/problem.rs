@@ -92,6 +92,12 @@ impl From<&str> for Problem {
     }
 }
 
+impl From<crate::servers::ListError> for Problem {
+    fn from(error: crate::servers::ListError) -> Self {
+        Self::new(error.to_string())
+    }
+}
+
 impl From<crate::hosts::file::HostFileError> for Problem {
     fn from(error: crate::hosts::file::HostFileError) -> Self {
         Self::new(error.to_string())

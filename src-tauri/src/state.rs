@@ -19,7 +19,7 @@ pub const TICK_ENV: &str = "MCP_REMOTE_TRAY_TICK_SECONDS";
 pub struct AppState {
     /// The credential store root shared with the sidecars.
     pub config_dir: PathBuf,
-    /// `tauri-plugin-store` file with the server entries (relative: in the app data dir).
+    /// The server list file (relative: in the app data dir, where `tauri-plugin-store` kept it).
     pub store_file: PathBuf,
     /// Where the MCP hosts' files are.
     pub host_roots: HostRoots,

@@ -1,5 +1,6 @@
 //! The window's commands on Tauri's mock runtime (no display): add, edit, remove, unique names,
-//! state, reset one and all, each MCP host's snippet and install, against a throwaway home.
+//! state, reset one and all, each MCP host's snippet and install, against a throwaway home; the
+//! server list kept private, and secrets kept off every command line and out of errors.
 
 use mcp_remote::store::{unix_now, ServerKey, Store, Tokens, FORMAT_VERSION};
 use mcp_remote_tray::commands::{hosts, servers as server_commands, signin};
@@ -22,7 +23,7 @@ impl Fixture {
         std::fs::create_dir_all(&root).unwrap();
         let state = AppState::new(
             root.join("config"),
-            root.join("servers.json"),
+            root.join("data").join("servers.json"),
             HostRoots {
                 home: root.join("home"),
                 config: root.join("home/.config"),
@@ -61,6 +62,7 @@ fn entry(name: &str, url: &str) -> ServerEntry {
         static_client_info: None,
         sign_in_method: SignInMethod::Browser,
         allow_http: false,
+        extra: Default::default(),
     }
 }
 
@@ -196,4 +198,100 @@ fn an_entry_someone_else_wrote_is_kept_and_remove_takes_only_ours() {
     let refused = hosts::install_into_host(f.handle(), two.entry.id, HostKind::ClaudeDesktop, false).unwrap_err();
     assert!(refused.message.contains("left untouched"), "{refused:?}");
     assert_eq!(std::fs::read_to_string(&claude_file).unwrap(), "not json");
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// A list `tauri-plugin-store` wrote (0644 in a 0755 folder) is read, made private, and keeps
+/// what this version does not know; each save replaces the file whole, 0600 in a 0700 folder.
+#[cfg(unix)]
+#[test]
+fn the_server_list_is_private_and_an_old_one_is_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new("private");
+    let list = f.root.join("data/servers.json");
+    let folder = list.parent().unwrap();
+    std::fs::create_dir_all(folder).unwrap();
+    let old = serde_json::json!({
+        "servers": [{
+            "id": "s1", "name": "Old", "url": "https://old.example.com/mcp",
+            "headers": ["Authorization: Bearer sk-old"], "sign_in_method": "webview",
+            "pinned": true
+        }],
+        "window": { "width": 900 }
+    });
+    std::fs::write(&list, serde_json::to_vec_pretty(&old).unwrap()).unwrap();
+    std::fs::set_permissions(&list, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let listed = server_commands::list_servers(f.handle()).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].entry.headers, ["Authorization: Bearer sk-old"]);
+    assert_eq!(listed[0].entry.sign_in_method, SignInMethod::Webview, "a person's choice is kept");
+    assert_eq!((mode(&list), mode(folder)), (0o600, 0o700), "the old list was left readable by others");
+
+    let mut edited = listed[0].entry.clone();
+    edited.name = "Renamed".into();
+    edited.extra.clear(); // as the window sends it
+    server_commands::save_server(f.handle(), edited).unwrap();
+    server_commands::save_server(f.handle(), entry("New", "https://new.example.com/mcp")).unwrap();
+    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&list).unwrap()).unwrap();
+    assert_eq!(written["window"]["width"], 900, "a key of the file was lost");
+    assert_eq!(written["servers"][0]["pinned"], true, "a field of the entry was lost");
+    assert_eq!(written["servers"][0]["name"], "Renamed");
+    assert_eq!(written["servers"][1]["sign_in_method"], "browser");
+    assert_eq!((mode(&list), mode(folder)), (0o600, 0o700));
+    let names: Vec<String> =
+        std::fs::read_dir(folder).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["servers.json"], "a temporary file was left");
+}
+
+/// A new list's folder is made 0700 and the list 0600, whatever the umask.
+#[cfg(unix)]
+#[test]
+fn a_new_server_list_is_private() {
+    let f = Fixture::new("new-private");
+    server_commands::save_server(f.handle(), entry("One", "https://one.example.com/mcp")).unwrap();
+    let list = f.root.join("data/servers.json");
+    assert_eq!((mode(&list), mode(list.parent().unwrap())), (0o600, 0o700));
+}
+
+/// Header values and a client's secret reach every host's entry (installed or copied) through
+/// its `env`, named by `${VAR}` in the arguments; an error about a header never repeats it.
+#[test]
+fn secrets_reach_hosts_through_env_and_never_the_command_line() {
+    let f = Fixture::new("secrets");
+    let mut secretive = entry("Secret", "https://secret.example.com/mcp");
+    secretive.headers = vec!["Authorization: Bearer sk-tray-1".into(), "X-Team: ${TEAM}".into()];
+    secretive.static_client_info = Some(r#"{"client_id":"app","client_secret":"cs-tray-2"}"#.into());
+    let id = server_commands::save_server(f.handle(), secretive).unwrap().entry.id;
+    for host in HostKind::ALL {
+        let snippet: serde_json::Value =
+            serde_json::from_str(&hosts::host_snippet(f.handle(), id.clone(), host).unwrap()).unwrap();
+        let report = hosts::install_into_host(f.handle(), id.clone(), host, false).unwrap();
+        let installed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report.path).unwrap()).unwrap();
+        for entry in [&snippet[host.servers_key()]["Secret"], &installed[host.servers_key()]["Secret"]] {
+            let args = entry["args"].to_string();
+            assert!(!args.contains("sk-tray-1") && !args.contains("cs-tray-2"), "{host:?}: a secret in args: {args}");
+            assert!(args.contains("Authorization: ${MCP_REMOTE_HEADER_AUTHORIZATION}"), "{host:?}: {args}");
+            assert!(args.contains("X-Team: ${TEAM}"), "{host:?}: the person's own reference changed: {args}");
+            assert!(args.contains(r#"\"client_secret\":\"${MCP_REMOTE_CLIENT_SECRET}\""#), "{host:?}: {args}");
+            assert_eq!(entry["env"]["MCP_REMOTE_HEADER_AUTHORIZATION"], "Bearer sk-tray-1", "{host:?}");
+            assert_eq!(entry["env"]["MCP_REMOTE_CLIENT_SECRET"], "cs-tray-2", "{host:?}");
+        }
+    }
+
+    for header in ["Bearer sk-tray-3", "Authorization Bearer sk-tray-3: x", "Authorization: sk-tray-3\u{1}"] {
+        let mut malformed = entry("Malformed", "https://m.example.com/mcp");
+        malformed.headers = vec![header.into()];
+        let refused = server_commands::save_server(f.handle(), malformed).unwrap_err();
+        let shown = format!("{} {}", refused.message, refused.detail.unwrap_or_default());
+        assert!(shown.contains("--header"), "{shown}");
+        assert!(!shown.contains("sk-tray-3"), "the error repeats the header's value: {shown}");
+    }
 }

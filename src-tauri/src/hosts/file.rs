@@ -180,7 +180,9 @@ mod tests {
     }
 
     fn ours(kind: HostKind) -> Value {
-        kind.entry(Path::new(SIDECAR), &["https://mcp.example.com/mcp".to_string()])
+        let launch =
+            crate::servers::Launch { args: vec!["https://mcp.example.com/mcp".into()], env: Default::default() };
+        kind.entry(Path::new(SIDECAR), &launch)
     }
 
     #[test]

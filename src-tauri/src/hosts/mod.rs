@@ -5,6 +5,7 @@
 
 pub mod file;
 
+use crate::servers::Launch;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -68,14 +69,20 @@ impl HostKind {
         }
     }
 
-    /// One server entry that runs `command` with `args` over stdio, as this host reads it.
-    pub fn entry(self, command: &Path, args: &[String]) -> Value {
+    /// One server entry that runs `command` with the launch's arguments and environment over
+    /// stdio, as this host reads it. Every host passes `env` to the process; the arguments name
+    /// its variables as `${VAR}`, which the sidecar expands, so no secret is on a command line.
+    pub fn entry(self, command: &Path, launch: &Launch) -> Value {
         let command = command.display().to_string();
-        match self {
-            Self::ClaudeCode | Self::VsCode => json!({ "type": "stdio", "command": command, "args": args }),
-            Self::Zed => json!({ "command": command, "args": args, "env": {} }),
-            Self::ClaudeDesktop | Self::Cursor | Self::Windsurf => json!({ "command": command, "args": args }),
+        let mut entry = match self {
+            Self::ClaudeCode | Self::VsCode => json!({ "type": "stdio", "command": command, "args": launch.args }),
+            Self::Zed => json!({ "command": command, "args": launch.args, "env": {} }),
+            Self::ClaudeDesktop | Self::Cursor | Self::Windsurf => json!({ "command": command, "args": launch.args }),
+        };
+        if !launch.env.is_empty() {
+            entry["env"] = json!(launch.env);
         }
+        entry
     }
 
     /// What the person does for the host to pick the server up.
@@ -234,16 +241,22 @@ mod tests {
     #[test]
     fn entries_and_snippets_take_each_hosts_shape() {
         let command = Path::new("/opt/mcp-remote/mcp-remote");
-        let args = ["https://mcp.example.com/mcp".to_string()];
-        assert_eq!(HostKind::VsCode.entry(command, &args)["type"], "stdio");
-        assert_eq!(HostKind::ClaudeCode.entry(command, &args)["type"], "stdio");
-        assert!(HostKind::ClaudeDesktop.entry(command, &args).get("type").is_none());
-        assert_eq!(HostKind::Zed.entry(command, &args)["env"], json!({}));
+        let plain = Launch { args: vec!["https://mcp.example.com/mcp".to_string()], env: Default::default() };
+        assert_eq!(HostKind::VsCode.entry(command, &plain)["type"], "stdio");
+        assert_eq!(HostKind::ClaudeCode.entry(command, &plain)["type"], "stdio");
+        assert!(HostKind::ClaudeDesktop.entry(command, &plain).get("type").is_none());
+        assert!(HostKind::ClaudeDesktop.entry(command, &plain).get("env").is_none());
+        assert_eq!(HostKind::Zed.entry(command, &plain)["env"], json!({}));
+        let mut secret = plain.clone();
+        secret.args.extend(["--header".into(), "Authorization: ${MCP_REMOTE_HEADER_AUTHORIZATION}".into()]);
+        secret.env.insert("MCP_REMOTE_HEADER_AUTHORIZATION".into(), "Bearer t".into());
         for kind in HostKind::ALL {
-            let parsed: Value = serde_json::from_str(&snippet(kind, "Example", kind.entry(command, &args))).unwrap();
+            let parsed: Value = serde_json::from_str(&snippet(kind, "Example", kind.entry(command, &secret))).unwrap();
             let entry = &parsed[kind.servers_key()]["Example"];
             assert_eq!(entry["command"], "/opt/mcp-remote/mcp-remote", "{kind:?}");
             assert_eq!(entry["args"][0], "https://mcp.example.com/mcp", "{kind:?}");
+            assert_eq!(entry["args"][2], "Authorization: ${MCP_REMOTE_HEADER_AUTHORIZATION}", "{kind:?}");
+            assert_eq!(entry["env"], json!({ "MCP_REMOTE_HEADER_AUTHORIZATION": "Bearer t" }), "{kind:?}");
         }
         assert!(snippet(HostKind::ClaudeDesktop, "E", json!({})).contains("\"mcpServers\""));
         assert!(snippet(HostKind::VsCode, "E", json!({})).contains("\"servers\""));
