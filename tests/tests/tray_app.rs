@@ -1,11 +1,12 @@
 //! The tray app end to end, in a real window under Xvfb with `trayer` as the tray host and
 //! `dunst` as the notification daemon on a private D-Bus session bus, driven through
 //! `tauri-driver` + WebKitWebDriver, in a throwaway HOME, against a real authorization server
-//! (the Python SDK's): the empty state; add a server, and a second of the same name refused; a
+//! (the Python SDK's): the empty state; add a server (the system browser the default sign-in, a
+//! header with a secret, the list written 0600), and a second of the same name refused; a
 //! sign-in with the system browser (`tests/peers/browser.sh`) that is left unfinished, cancelled
 //! and started again, its page lost again and opened again from the card; a sidecar using the tray's sign-in; install into each MCP host's file (one
 //! with someone else's entry of that name, replaced only after a confirmation), then each host's
-//! entry run by a stdio client that lists tools; reset behind a confirmation; the in-app window
+//! entry (the header's secret in its env, never its args) run by a stdio client that lists tools; reset behind a confirmation; the in-app window
 //! sign-in; a waiting sidecar announced by a notification and the icon, and completed from the
 //! window; an unreachable server's error on its card and its sign-in's log; the tray menu staying
 //! open across clock ticks and a sidecar's token refresh; an expired sign-in's notification;
@@ -26,6 +27,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const UI_WAIT: Duration = Duration::from_secs(40);
+/// The value of a header the person adds: a secret that must stay off every command line.
+const HEADER_SECRET: &str = "tray-header-secret-0451";
 
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -361,20 +364,26 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
     wait_text(&session, "the empty state", "!document.getElementById('empty').hidden").await;
     shot(&session, &artifacts, "01-empty.png").await;
 
-    // Add the server; the form's Save stays in view, the advanced fields are folded.
+    // Add the server; the form's Save stays in view, the advanced fields are folded. Sign-in
+    // goes to the system browser unless the person picks the app's window.
     session.click("#empty-add").await.unwrap();
     wait_text(&session, "the add form", "document.getElementById('editor').open").await;
+    let method = session.execute("return document.querySelector('select[name=sign_in_method]').value", json!([])).await;
+    assert_eq!(method.unwrap(), "browser", "the system browser is not the default sign-in");
     session.type_into("input[name=name]", "Python OAuth").await.unwrap();
     session.type_into("input[name=url]", &server.url).await.unwrap();
-    session
-        .execute("document.querySelector('select[name=sign_in_method]').value = 'browser'", json!([]))
-        .await
-        .unwrap();
     session.click("#advanced summary").await.unwrap();
+    // A header with a secret in it: it must reach the server, and never a command line.
+    session.type_into("textarea[name=headers]", &format!("X-Tray-Secret: {HEADER_SECRET}")).await.unwrap();
     session.click("input[name=allow_http]").await.unwrap();
     shot(&session, &artifacts, "02-add-form.png").await;
     session.click("#save-button").await.unwrap();
     assert_eq!(wait_state(&session, "needs sign-in").await, "needs sign-in");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let list = std::fs::metadata(scratch.join("servers.json")).unwrap();
+        assert_eq!(list.permissions().mode() & 0o777, 0o600, "the server list is readable by others");
+    }
 
     // A second server of the same name (in another case) is refused, in words, in the form.
     session.click("#add-button").await.unwrap();
@@ -487,7 +496,8 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
     session.click("#install-close").await.unwrap();
     let installed = wait_text(&session, "the installed marker", "document.querySelector('.server .server-installed').textContent.includes('Zed') && document.querySelector('.server .server-installed').textContent").await;
     assert_eq!(installed, "Installed in Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Zed");
-    // Each host's entry, run as that host would run it, lists the server's tools with no browser.
+    // Each host's entry, run as that host would run it, lists the server's tools with no browser;
+    // the header's value is in the entry's env, and its arguments only name it.
     for (kind, path, key) in &files {
         let entry = &read_json(path)[*key]["Python OAuth"];
         assert_eq!(
@@ -495,6 +505,9 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
             app.parent().unwrap().join("mcp-remote"),
             "{kind}"
         );
+        assert!(!entry["args"].to_string().contains(HEADER_SECRET), "{kind}: a secret in args: {entry}");
+        assert!(entry["args"].to_string().contains("X-Tray-Secret: ${MCP_REMOTE_HEADER_X_TRAY_SECRET}"), "{entry}");
+        assert_eq!(entry["env"]["MCP_REMOTE_HEADER_X_TRAY_SECRET"], HEADER_SECRET, "{kind}");
         let tools = run_host_entry(entry).await;
         assert!(tools.iter().any(|t| t == "echo"), "{kind}: {tools:?}");
     }
@@ -585,7 +598,7 @@ async fn a_person_adds_signs_in_installs_everywhere_and_is_told_when_needed() {
     )
     .await;
     assert!(
-        steps.contains("Sign-in started (window of this app)") && steps.contains("Failed: cannot reach the MCP server"),
+        steps.contains("Sign-in started (system browser)") && steps.contains("Failed: cannot reach the MCP server"),
         "{steps}"
     );
     shot(&session, &artifacts, "08-error-log.png").await;
