@@ -12,7 +12,9 @@
 //! `<key>` is the first 16 hex characters of sha256 of the server URL as given on the command line
 //! (the reference design's rule, so existing folders keep working); with `--resource`, of
 //! `<url>#resource=<resource>`, so two entries that share a URL but not a resource never share
-//! credentials. Folders are 0700 and files 0600 on Unix, set on every write. Writes are atomic
+//! credentials. Every folder and file is made private to the user on every write (Unix: 0700 and
+//! 0600; Windows: an owner-only ACL), and a folder another user could write to is refused
+//! ([`private`] has the rule). Writes are atomic
 //! (temp file in the same folder, fsync, rename), so a crash leaves the old file or the new one.
 //! Files carry `"version": 1` and are read leniently: unknown fields are kept and written back.
 
@@ -23,6 +25,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+mod private;
 
 pub const FORMAT_VERSION: u32 = 1;
 const TOKENS_FILE: &str = "tokens.json";
@@ -52,6 +56,10 @@ pub enum StoreError {
     /// Credentials are never read through a symbolic link: it may point anywhere.
     #[error("{path} is a symbolic link; refusing to read credentials through it (remove it to sign in again)")]
     Symlink { path: PathBuf },
+    /// A folder of the store that another user could write to, and that is not ours to make
+    /// private: they could plant, swap or read what we keep there.
+    #[error("{path} is not private: {writers}, and it is not yours to make private; refusing to keep credentials there (choose a folder of your own with --config-dir or MCP_REMOTE_CONFIG_DIR, or have its owner make it private to you)")]
+    OpenToOthers { path: PathBuf, writers: String },
 }
 
 fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
@@ -255,7 +263,7 @@ impl Store {
     /// Claims the tray app's presence; `Ok(None)` when another tray app holds it.
     pub fn hold_tray_lock(&self) -> Result<Option<TrayLock>, StoreError> {
         let path = self.root.join(TRAY_LOCK);
-        let file = open_lock_file(&path)?;
+        let file = open_lock_file(&self.root, &path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(TrayLock { _file: file })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
@@ -294,6 +302,7 @@ impl Store {
 
     pub fn server(&self, key: &ServerKey) -> ServerDir {
         ServerDir {
+            root: self.root.clone(),
             dir: self.root.join(key.as_str()),
             lock: self.root.join(LOCKS_DIR).join(format!("{}.lock", key.as_str())),
         }
@@ -303,6 +312,7 @@ impl Store {
 /// One server's folder.
 #[derive(Debug, Clone)]
 pub struct ServerDir {
+    root: PathBuf,
     dir: PathBuf,
     lock: PathBuf,
 }
@@ -376,13 +386,13 @@ impl ServerDir {
     /// file: `flock` on Unix, `LockFileEx` on Windows; released when the holder exits, even by a
     /// crash). Call it off the async runtime.
     pub fn lock(&self) -> Result<ServerLock, StoreError> {
-        let file = open_lock_file(&self.lock)?;
+        let file = open_lock_file(&self.root, &self.lock)?;
         file.lock().map_err(io_error("lock", &self.lock))?;
         Ok(ServerLock { _file: file })
     }
 
     fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StoreError> {
-        create_private_dir(&self.dir)?;
+        create_private_dirs(&self.root, &self.dir)?;
         let mut bytes = serde_json::to_vec_pretty(value)
             .map_err(|source| StoreError::Format { path: self.dir.join(name), source })?;
         bytes.push(b'\n');
@@ -390,12 +400,12 @@ impl ServerDir {
     }
 }
 
-/// Opens (creating, private) a lock file; its folder is created private too.
-fn open_lock_file(path: &Path) -> Result<File, StoreError> {
-    create_private_dir(path.parent().expect("lock path has a parent"))?;
+/// Opens (creating, private) a lock file under `root`; its folders are created private too.
+fn open_lock_file(root: &Path, path: &Path) -> Result<File, StoreError> {
+    create_private_dirs(root, path.parent().expect("lock path has a parent"))?;
     let file =
         OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(io_error("open", path))?;
-    restrict_file(path)?;
+    private::make_file_private(path)?;
     Ok(file)
 }
 
@@ -405,7 +415,7 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> 
     for checked in [path.parent().expect("file path has a parent"), path] {
         match fs::symlink_metadata(checked) {
             Ok(found) if found.file_type().is_symlink() => return Err(StoreError::Symlink { path: checked.into() }),
-            Ok(found) => keep_private(checked, &found)?,
+            Ok(found) => private::keep_private(checked, &found)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_error("inspect", checked)(e)),
         }
@@ -418,68 +428,35 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> 
     serde_json::from_slice(&bytes).map(Some).map_err(|source| StoreError::Format { path: path.to_path_buf(), source })
 }
 
-/// Makes `path` private to the user again (0700 folders, 0600 files) when its mode lets others in.
-fn keep_private(path: &Path, found: &fs::Metadata) -> Result<(), StoreError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = found.permissions().mode() & 0o777;
-        let private = if found.is_dir() { 0o700 } else { 0o600 };
-        if mode & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "credentials were readable by others; making them private");
-            fs::set_permissions(path, fs::Permissions::from_mode(private)).map_err(io_error("restrict", path))?;
-        }
+/// Creates `root` and `dir` (the same folder, or one inside it) and makes each private to the
+/// user, even if they existed; a `dir` that is a symbolic link is refused (a root that is one is
+/// followed: people link their config folders).
+fn create_private_dirs(root: &Path, dir: &Path) -> Result<(), StoreError> {
+    fs::create_dir_all(root).map_err(io_error("create", root))?;
+    private::make_dir_private(root)?;
+    if dir == root {
+        return Ok(());
     }
-    #[cfg(not(unix))]
-    let _ = (path, found); // %AppData% is private to the user by its ACL.
-    Ok(())
-}
-
-/// Creates `dir` (and parents) and makes it private to the user, even if it existed.
-fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     if fs::symlink_metadata(dir).is_ok_and(|found| found.file_type().is_symlink()) {
         return Err(StoreError::Symlink { path: dir.into() });
     }
     fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_error("restrict", dir))?;
-    }
-    Ok(())
-}
-
-fn restrict_file(path: &Path) -> Result<(), StoreError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io_error("restrict", path))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path; // %AppData% is private to the user by its ACL.
-    Ok(())
+    private::make_dir_private(dir)
 }
 
 /// Writes `bytes` to `path` so that a reader (or a crash) sees the old file or the new one,
-/// never a mix: a private (0600) temp file in the same folder, fsync, rename over, fsync the
+/// never a mix: a private temp file (0600, or owner-only) in the same folder, fsync, rename over, fsync the
 /// folder. The folder must exist. The tray app writes MCP hosts' config files with it too.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().expect("file path has a parent");
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), unique_suffix()));
     let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&temp).map_err(io_error("create", &temp))?;
+        let mut file = private::create_new_file(&temp)?;
         file.write_all(bytes).map_err(io_error("write", &temp))?;
         file.sync_all().map_err(io_error("sync", &temp))?;
         drop(file);
-        restrict_file(&temp)?;
+        private::make_file_private(&temp)?;
         fs::rename(&temp, path).map_err(io_error("replace", path))?;
         #[cfg(unix)]
         if let Ok(dir) = File::open(dir) {
@@ -648,6 +625,7 @@ mod tests {
         assert!(probe.try_lock().is_err(), "a second handle got the lock");
         drop(held);
         assert!(probe.try_lock().is_ok());
+        drop(probe); // Windows removes an open file only once it is closed.
         server.reset().unwrap();
         fs::remove_dir_all(root).unwrap();
     }
