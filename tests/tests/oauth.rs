@@ -20,14 +20,23 @@ async fn signs_in_once_refreshes_with_rotation_and_keeps_serving() {
     let first = dir.tokens().unwrap().expect("tokens.json after sign-in");
     assert!(first.refresh_token.is_some() && first.expires_at.is_some());
     assert_eq!(first.resource.as_deref(), Some(scene.server.url.as_str()));
-    // Unix modes; on Windows the store lives in the user's own profile, which its ACL guards.
+    // Unix modes. The Windows sidecar gives each an owner-only ACL, which Wine keeps as mode bits:
+    // the user's, and its group's (Wine's user SID stands for both); nothing for other users.
     #[cfg(unix)]
-    if !sidecar_is_windows() {
+    {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(dir.path()), 0o700);
-        for file in ["tokens.json", "client.json", "metadata.json"] {
-            assert_eq!(mode(&dir.path().join(file)), 0o600, "{file}");
+        let files = ["tokens.json", "client.json", "metadata.json"].map(|file| dir.path().join(file));
+        if sidecar_is_windows() {
+            let folders = [scene.config.clone(), dir.path().to_path_buf(), scene.config.join("locks")];
+            for path in folders.iter().chain(&files) {
+                assert_eq!(mode(path) & 0o007, 0, "{} is open to other users", path.display());
+            }
+        } else {
+            assert_eq!(mode(dir.path()), 0o700);
+            for file in &files {
+                assert_eq!(mode(file), 0o600, "{}", file.display());
+            }
         }
     }
     let mut secrets = vec![first.access_token.clone(), first.refresh_token.clone().unwrap()];
@@ -63,6 +72,33 @@ async fn signs_in_once_refreshes_with_rotation_and_keeps_serving() {
     for word in ["code=", "code_verifier", "refresh_token"] {
         assert!(!log.contains(word), "{word:?} appears in the --debug log");
     }
+}
+
+/// `--config-dir` pointing at a folder another user owns and anyone may write to: the sidecar
+/// keeps no credentials there (they could be read, swapped or planted) and says why; the request
+/// gets an error instead of a sign-in. Needs root, to give the folder to another user.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_dir_other_users_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let scene = OAuthScene::start().await;
+    std::fs::create_dir(&scene.config).unwrap();
+    std::fs::set_permissions(&scene.config, std::fs::Permissions::from_mode(0o777)).unwrap();
+    match std::os::unix::fs::chown(&scene.config, Some(65534), Some(65534)) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!("skipped: needs root to give a folder to another user");
+            return;
+        }
+        done => done.unwrap(),
+    }
+    let mut sidecar = Sidecar::spawn_with(scene.launch());
+    let answer = sidecar.initialize_answer().await;
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("is not private") && message.contains("--config-dir"), "{answer}");
+    assert!(sidecar.close().await.success());
+    assert_eq!(scene.browser_opened(), 0, "a sign-in was started");
+    assert_eq!(std::fs::read_dir(&scene.config).unwrap().count(), 0, "something was written into it");
+    assert_eq!(std::fs::metadata(&scene.config).unwrap().permissions().mode() & 0o777, 0o777, "its mode was changed");
 }
 
 /// Browsers open speculative connections that send nothing. One held open to the callback
