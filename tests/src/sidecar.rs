@@ -47,7 +47,7 @@ pub fn binary_path() -> PathBuf {
 
 /// True when the sidecar under test is the Windows build, run under Wine by `scripts/wine-sidecar`
 /// (`MCP_REMOTE_BIN_OS=windows` says so). A test then checks what Windows has in place of a Unix
-/// behaviour: no file modes (the profile folder's ACL guards the store), Ctrl-C for SIGTERM, and
+/// behaviour: an owner-only ACL for file modes (Wine keeps it as mode bits), Ctrl-C for SIGTERM, and
 /// byte-range locks for flock(2).
 pub fn sidecar_is_windows() -> bool {
     std::env::var_os("MCP_REMOTE_BIN_OS").is_some_and(|os| os == "windows")
