@@ -3,7 +3,8 @@
 //! It connects a stdio MCP client (Claude Desktop) to a remote MCP server: [`cli`] turns flags and
 //! environment into a [`cli::Config`], [`stdio`] frames the client side, [`jsonrpc`] classifies
 //! messages without re-encoding them, [`transport`] speaks the server's HTTP transport, [`router`]
-//! gives every request exactly one answer, [`retry`] says when a failed one is sent again, [`spool`] keeps large messages out of memory, and
+//! gives every request exactly one answer, [`retry`] says when a failed one is sent again, [`spool`] keeps large messages out of memory
+//! ([`json_check`] validates them on the way), and
 //! [`proxy`] ties them together. [`run`] is the whole sidecar for a parsed configuration.
 
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod commands;
 pub mod fetch_policy;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod json_check;
 pub mod jsonrpc;
 pub mod logging;
 pub mod network;

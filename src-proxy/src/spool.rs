@@ -2,16 +2,18 @@
 //!
 //! A tool result can be tens of megabytes (images, files); a sidecar that lives all day should not
 //! grow by that much for each one. Once a message passes [`SPOOL_THRESHOLD`] bytes the transport
-//! appends the rest of it to a [`SpoolWriter`], which classifies it on the way through with a
-//! scanner of the top-level object's keys (no tree, no second pass), and flattens line breaks so it
-//! fits on one stdout line. The finished [`Spooled`] message is routed like any other and copied to
-//! stdout in pieces. The file is deleted when it is dropped (or by the OS if the process dies), and
-//! only this process can open it.
+//! appends the rest of it to a [`SpoolWriter`], which validates it on the way through
+//! ([`JsonCheck`]: a message that is not JSON is classified as no message, and never reaches
+//! stdout), classifies it with a scanner of the top-level object's keys (no tree, no second pass),
+//! and flattens line breaks so it fits on one stdout line. The finished [`Spooled`] message is
+//! routed like any other and copied to stdout in pieces. The file is deleted when it is dropped (or
+//! by the OS if the process dies), and only this process can open it.
 //!
 //! Writes go to the page cache. On Linux the copy to a stdout pipe moves the pages into the pipe
 //! with `splice` (no read back through this process); elsewhere it reads them back in plain
 //! blocking calls of at most [`COPY_PIECE`] bytes.
 
+use crate::json_check::JsonCheck;
 use crate::jsonrpc::ServerMessage;
 use bytes::Bytes;
 use std::fs::File;
@@ -30,13 +32,15 @@ pub struct SpoolWriter {
     len: u64,
     scanner: Scanner,
     utf8: Utf8Check,
+    json: JsonCheck,
     flattened: Vec<u8>,
 }
 
 impl SpoolWriter {
     pub fn new() -> io::Result<Self> {
         let (scanner, utf8) = (Scanner::default(), Utf8Check::default());
-        Ok(Self { file: tempfile::tempfile()?, len: 0, scanner, utf8, flattened: Vec::new() })
+        let json = JsonCheck::default();
+        Ok(Self { file: tempfile::tempfile()?, len: 0, scanner, utf8, json, flattened: Vec::new() })
     }
 
     /// Appends the next bytes of the message.
@@ -65,13 +69,16 @@ impl SpoolWriter {
         } else {
             bytes
         };
+        // What is checked is what stdout gets: the flattened line.
+        self.json.push(bytes);
         self.file.write_all(bytes)?;
         self.len += bytes.len() as u64;
         Ok(())
     }
 
     pub fn finish(self) -> Spooled {
-        let shape = if self.utf8.valid() { self.scanner.shape() } else { SpooledShape::Message(None) };
+        let valid = self.utf8.valid() && self.json.valid();
+        let shape = if valid { self.scanner.shape() } else { SpooledShape::Message(None) };
         Spooled { file: self.file, len: self.len, shape }
     }
 }
@@ -436,6 +443,22 @@ mod tests {
         ] {
             assert_eq!(shape_of(&[junk]), SpooledShape::Message(None), "{junk}");
         }
+    }
+
+    #[test]
+    fn a_large_message_that_is_not_json_is_no_message() {
+        let text = "y".repeat(1 << 20);
+        for (fault, at) in [("\u{1}", "inside a string"), (r#"","a":tru"#, "a literal"), (r#"","n":01"#, "a number")] {
+            let message = format!(r#"{{"jsonrpc":"2.0","id":7,"result":{{"text":"{text}{fault}"}}}}"#);
+            let mut writer = SpoolWriter::new().unwrap();
+            for piece in message.as_bytes().chunks(65_536) {
+                writer.push(piece).unwrap();
+            }
+            assert_eq!(writer.finish().shape(), &SpooledShape::Message(None), "a fault in {at}");
+        }
+        let mut writer = SpoolWriter::new().unwrap();
+        writer.push(format!("[{{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"{text}\"}},]").as_bytes()).unwrap();
+        assert_eq!(writer.finish().shape(), &SpooledShape::Message(None), "an invalid batch is no batch");
     }
 
     #[test]
