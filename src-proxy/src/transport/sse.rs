@@ -9,8 +9,12 @@
 use bytes::{Bytes, BytesMut};
 use std::time::Duration;
 
-/// The longest line accepted; a server that never ends a line is a fault, not a message.
+/// The longest `data:` line accepted; a server that never ends a line is a fault, not a message.
+/// (A message this large is spooled as it arrives, not held: see [`SseParser::take_data_piece`].)
 const MAX_LINE: usize = 256 * 1024 * 1024;
+/// The longest line of any other field (`event:`, `id:`, `retry:`, a comment, an unknown field):
+/// these are held whole until they end, so a server cannot make the proxy hold much for them.
+pub const MAX_FIELD_LINE: usize = 64 * 1024;
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +29,10 @@ pub struct SseEvent {
     pub continued: bool,
 }
 
-/// The stream broke the format in a way that cannot be recovered.
+/// The stream broke the format in a way that cannot be recovered: a line over its limit
+/// ([`MAX_FIELD_LINE`] for fields other than `data`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("event-stream line longer than {MAX_LINE} bytes")]
+#[error("an event-stream line is longer than its limit ({} MiB for data, {} KiB for other fields)", MAX_LINE >> 20, MAX_FIELD_LINE >> 10)]
 pub struct LineTooLong;
 
 #[derive(Default)]
@@ -107,12 +112,15 @@ impl SseParser {
         let unscanned = &self.buffer[self.scanned..];
         let Some(offset) = memchr::memchr2(b'\n', b'\r', unscanned) else {
             self.scanned = self.buffer.len();
-            if self.buffer.len() > MAX_LINE {
+            if self.buffer.len() > self.line_limit() {
                 return Err(LineTooLong);
             }
             return Ok(None);
         };
         let end = self.scanned + offset;
+        if end > self.line_limit() {
+            return Err(LineTooLong);
+        }
         let terminator = self.buffer[end];
         let mut line = self.buffer.split_to(end + 1);
         line.truncate(end);
@@ -127,6 +135,15 @@ impl SseParser {
             }
         }
         Ok(Some(line.freeze()))
+    }
+
+    /// How long the line at the start of the buffer may be.
+    fn line_limit(&self) -> usize {
+        if self.line_continues || self.buffer.starts_with(b"data:") {
+            MAX_LINE
+        } else {
+            MAX_FIELD_LINE
+        }
     }
 
     /// When the event being received has at least `min` bytes of data held (complete `data:` lines
@@ -408,6 +425,36 @@ mod tests {
         let (got, pieces) = events_in_pieces("data: {\"small\":true}\n\n", 4, 1024);
         assert_eq!(got, vec!["{\"small\":true}"]);
         assert_eq!(pieces, 0);
+    }
+
+    #[test]
+    fn a_long_line_of_another_field_breaks_the_stream_before_it_is_held() {
+        for field in [": ", "event: ", "id: ", "retry: ", "x-unknown: ", "data"] {
+            let mut parser = SseParser::new();
+            parser.feed(b"data: {\"a\":1}\n\n");
+            assert!(parser.next_event().unwrap().is_some());
+            parser.feed(field.as_bytes());
+            let piece = vec![b'7'; 4096];
+            let mut fed = field.len();
+            let broke = loop {
+                parser.feed(&piece);
+                fed += piece.len();
+                match parser.next_event() {
+                    Err(LineTooLong) => break fed,
+                    Ok(event) => assert!(event.is_none()),
+                }
+                assert!(fed < 1 << 20, "{field:?}: a 1 MiB line was held");
+            };
+            assert!(broke <= MAX_FIELD_LINE + piece.len(), "{field:?} held {broke} bytes");
+            assert!(parser.buffer.len() <= MAX_FIELD_LINE + piece.len());
+        }
+        // A whole long line in one chunk is refused too; a long data line is not.
+        let mut parser = SseParser::new();
+        parser.feed(format!(": {}\n\ndata: 1\n\n", "c".repeat(MAX_FIELD_LINE)).as_bytes());
+        assert_eq!(parser.next_event(), Err(LineTooLong));
+        let mut parser = SseParser::new();
+        parser.feed(format!("data: \"{}\"\n\n", "d".repeat(2 * MAX_FIELD_LINE)).as_bytes());
+        assert_eq!(parser.next_event().unwrap().unwrap().data.len(), 2 * MAX_FIELD_LINE + 2);
     }
 
     #[test]
