@@ -4,10 +4,12 @@
 //! environment into a [`cli::Config`], [`stdio`] frames the client side, [`jsonrpc`] classifies
 //! messages without re-encoding them, [`transport`] speaks the server's HTTP transport, [`router`]
 //! gives every request exactly one answer, [`retry`] says when a failed one is sent again, [`spool`] keeps large messages out of memory
+//! within [`budget`]'s limits
 //! ([`json_check`] validates them on the way), and
 //! [`proxy`] ties them together. [`run`] is the whole sidecar for a parsed configuration.
 
 pub mod auth;
+pub mod budget;
 pub mod cli;
 pub mod commands;
 pub mod fetch_policy;

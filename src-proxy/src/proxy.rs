@@ -185,8 +185,16 @@ where
     let mut stdout_closed = false;
     let mut pinging = false;
     let ended = loop {
+        // A client that does not read stdout is not read from either: the proxy's own answers to
+        // its lines could otherwise pile up without bound.
+        let next_line = async {
+            if let Some(stdout) = transport::Sink::room(&*proxy.router) {
+                stdout.room().await;
+            }
+            lines.next().await
+        };
         let line = tokio::select! {
-            line = lines.next() => line,
+            line = next_line => line,
             () = shutdown.cancelled() => break Ok(Ending::Signal),
             _ = &mut writer => { stdout_closed = true; break Ok(Ending::StdoutClosed) },
         };

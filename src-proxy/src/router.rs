@@ -6,6 +6,7 @@
 //! only one to write. Server requests and notifications go straight to stdout, except events a
 //! server replays on resumption, which are recognised by their SSE id and dropped.
 
+use crate::budget::StdoutBudget;
 use crate::jsonrpc::ServerMessage;
 use crate::spool::Spooled;
 use crate::stdio::{Outbox, Outgoing};
@@ -148,6 +149,10 @@ impl Sink for Router {
 
     fn session_started(&self) {
         *self.seen_events.lock().expect("poisoned") = RecentEvents::new();
+    }
+
+    fn room(&self) -> Option<&StdoutBudget> {
+        Some(self.outbox.budget())
     }
 }
 

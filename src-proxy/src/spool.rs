@@ -13,6 +13,7 @@
 //! with `splice` (no read back through this process); elsewhere it reads them back in plain
 //! blocking calls of at most [`COPY_PIECE`] bytes.
 
+use crate::budget::{DiskClaim, DiskHold, SPOOL};
 use crate::json_check::JsonCheck;
 use crate::jsonrpc::ServerMessage;
 use bytes::Bytes;
@@ -26,10 +27,12 @@ pub const COPY_PIECE: usize = 64 * 1024;
 /// A server that sends more than this as one message is faulty; the spool does not fill the disk.
 pub const MAX_MESSAGE: u64 = 256 * 1024 * 1024;
 
-/// A message being spooled.
+/// A message being spooled. Its bytes count against the spool budget ([`crate::budget`]); a
+/// reader waits for [`SpoolWriter::room`] before it reads more of the message.
 pub struct SpoolWriter {
     file: File,
     len: u64,
+    disk: DiskClaim,
     scanner: Scanner,
     utf8: Utf8Check,
     json: JsonCheck,
@@ -40,7 +43,13 @@ impl SpoolWriter {
     pub fn new() -> io::Result<Self> {
         let (scanner, utf8) = (Scanner::default(), Utf8Check::default());
         let json = JsonCheck::default();
-        Ok(Self { file: tempfile::tempfile()?, len: 0, scanner, utf8, json, flattened: Vec::new() })
+        let (file, disk) = (tempfile::tempfile()?, DiskClaim::new(&SPOOL));
+        Ok(Self { file, len: 0, disk, scanner, utf8, json, flattened: Vec::new() })
+    }
+
+    /// Waits until the spool budget lets this message grow. Cancel-safe.
+    pub async fn room(&self) {
+        self.disk.room().await
     }
 
     /// Appends the next bytes of the message.
@@ -73,13 +82,14 @@ impl SpoolWriter {
         self.json.push(bytes);
         self.file.write_all(bytes)?;
         self.len += bytes.len() as u64;
+        self.disk.grow(bytes.len() as u64);
         Ok(())
     }
 
     pub fn finish(self) -> Spooled {
         let valid = self.utf8.valid() && self.json.valid();
         let shape = if valid { self.scanner.shape() } else { SpooledShape::Message(None) };
-        Spooled { file: self.file, len: self.len, shape }
+        Spooled { file: self.file, len: self.len, shape, _disk: self.disk.finish() }
     }
 }
 
@@ -125,6 +135,8 @@ pub struct Spooled {
     file: File,
     len: u64,
     shape: SpooledShape,
+    /// Its bytes in the spool budget, given back with the file.
+    _disk: DiskHold,
 }
 
 /// What a spooled message turned out to be.

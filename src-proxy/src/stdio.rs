@@ -4,12 +4,17 @@
 //! [`write_lines`], fed whole messages (in memory, or spooled to a file) through an [`Outbox`], so
 //! lines never interleave. On Linux a spooled message goes into a stdout pipe straight from its
 //! file (`splice`). Nothing but MCP messages is ever written to stdout.
+//!
+//! The queue never refuses a message; it counts what it holds against a [`StdoutBudget`], which
+//! readers of the server (and of stdin) wait on before they read more.
 
-use crate::spool::Spooled;
+use crate::budget::StdoutBudget;
+use crate::spool::{Spooled, SPOOL_THRESHOLD};
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
@@ -190,6 +195,17 @@ pub enum Outgoing {
     Spooled(Spooled),
 }
 
+impl Outgoing {
+    /// What the message costs in the stdout budget: its bytes in memory; a spooled message, whose
+    /// bytes are in the spool's budget, counts as [`SPOOL_THRESHOLD`] for the file it holds open.
+    fn cost(&self) -> usize {
+        match self {
+            Self::Line(line) => line.len(),
+            Self::Spooled(_) => SPOOL_THRESHOLD,
+        }
+    }
+}
+
 impl From<Bytes> for Outgoing {
     fn from(line: Bytes) -> Self {
         Self::Line(line)
@@ -204,23 +220,48 @@ impl From<Spooled> for Outgoing {
 
 /// A handle for writing whole messages to stdout; cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Outbox(mpsc::UnboundedSender<Outgoing>);
+pub struct Outbox {
+    queue: mpsc::UnboundedSender<Outgoing>,
+    budget: Arc<StdoutBudget>,
+}
 
 impl Outbox {
-    /// Queues one message. Messages sent after the writer ended are dropped.
+    /// Queues one message, at once, whatever the budget says (see [`Outbox::budget`]). Messages
+    /// sent after the writer ended are dropped.
     pub fn send(&self, message: impl Into<Outgoing>) {
-        let _ = self.0.send(message.into());
+        let message = message.into();
+        let cost = message.cost();
+        self.budget.take(cost);
+        if self.queue.send(message).is_err() {
+            self.budget.give_back(cost);
+        }
+    }
+
+    /// The budget of this queue: whoever reads what ends up here waits for its room first.
+    pub fn budget(&self) -> &StdoutBudget {
+        &self.budget
     }
 }
 
-/// The receiving end, for [`write_lines`].
-pub struct OutboxReceiver(mpsc::UnboundedReceiver<Outgoing>);
+/// The receiving end, for [`write_lines`]. Dropping it releases whoever waits for room.
+pub struct OutboxReceiver {
+    queue: mpsc::UnboundedReceiver<Outgoing>,
+    budget: Arc<StdoutBudget>,
+}
+
+impl Drop for OutboxReceiver {
+    fn drop(&mut self) {
+        self.budget.close();
+    }
+}
 
 impl OutboxReceiver {
     /// The next queued message (a spooled one read back), if any; for unit tests of the producers.
     #[cfg(test)]
     pub fn try_recv_for_tests(&mut self) -> Option<Bytes> {
-        match self.0.try_recv().ok()? {
+        let message = self.queue.try_recv().ok()?;
+        self.budget.give_back(message.cost());
+        match message {
             Outgoing::Line(line) => Some(line),
             Outgoing::Spooled(spooled) => Some(spooled.into_bytes().expect("spool readable")),
         }
@@ -229,7 +270,8 @@ impl OutboxReceiver {
 
 pub fn outbox() -> (Outbox, OutboxReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
-    (Outbox(tx), OutboxReceiver(rx))
+    let budget = Arc::new(StdoutBudget::default());
+    (Outbox { queue: tx, budget: Arc::clone(&budget) }, OutboxReceiver { queue: rx, budget })
 }
 
 /// Writes every queued message as one line, flushing whenever the queue runs dry. Ends when every
@@ -237,17 +279,31 @@ pub fn outbox() -> (Outbox, OutboxReceiver) {
 pub async fn write_lines(mut queue: OutboxReceiver, output: Output) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(64 * 1024, output);
     let mut piece = Vec::new();
-    while let Some(message) = queue.0.recv().await {
-        write_line(&mut out, message, &mut piece).await?;
-        while let Ok(message) = queue.0.try_recv() {
-            write_line(&mut out, message, &mut piece).await?;
+    while let Some(message) = queue.queue.recv().await {
+        write_line(&mut out, message, &mut piece, &queue.budget).await?;
+        while let Ok(message) = queue.queue.try_recv() {
+            write_line(&mut out, message, &mut piece, &queue.budget).await?;
         }
         out.flush().await?;
     }
     out.flush().await
 }
 
-async fn write_line(out: &mut BufWriter<Output>, message: Outgoing, piece: &mut Vec<u8>) -> io::Result<()> {
+/// Writes one message; its cost goes back to the budget once it is in the write buffer or the
+/// pipe (a message of the buffer's size at most stays in memory after that).
+async fn write_line(
+    out: &mut BufWriter<Output>,
+    message: Outgoing,
+    piece: &mut Vec<u8>,
+    budget: &StdoutBudget,
+) -> io::Result<()> {
+    let cost = message.cost();
+    let written = write_message(out, message, piece).await;
+    budget.give_back(cost);
+    written
+}
+
+async fn write_message(out: &mut BufWriter<Output>, message: Outgoing, piece: &mut Vec<u8>) -> io::Result<()> {
     match message {
         Outgoing::Line(line) => out.write_all(&line).await?,
         Outgoing::Spooled(mut spooled) => {
@@ -389,6 +445,23 @@ mod tests {
     async fn a_spooled_message_reaches_a_pipe_whole() {
         let (sender, receiver) = tokio::net::unix::pipe::pipe().unwrap();
         a_spooled_message_arrives_whole_between_two_lines(Output::Pipe(sender), receiver).await;
+    }
+
+    #[tokio::test]
+    async fn the_queue_holds_readers_while_over_budget_until_its_messages_are_written() {
+        use futures_util::FutureExt;
+        let (outbox, queue) = outbox();
+        outbox.send(Bytes::from(vec![b'1'; crate::budget::STDOUT_BUDGET]));
+        assert!(outbox.budget().room().now_or_never().is_none(), "a full queue holds readers");
+        let (sink, mut read_side) = tokio::io::duplex(1 << 16);
+        let writer = tokio::spawn(write_lines(queue, Output::writer(sink)));
+        let reader = tokio::spawn(async move { tokio::io::copy(&mut read_side, &mut tokio::io::sink()).await });
+        tokio::time::timeout(std::time::Duration::from_secs(30), outbox.budget().room()).await.expect("room");
+        let budget = Arc::clone(&outbox.budget);
+        drop(outbox);
+        writer.await.unwrap().unwrap();
+        assert_eq!(budget.queued(), 0, "every written message gave its bytes back");
+        assert_eq!(reader.await.unwrap().unwrap(), crate::budget::STDOUT_BUDGET as u64 + 1);
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@
 
 use super::sse::SseParser;
 use super::{Delivered, Sink, TransportError};
+use crate::budget::StdoutBudget;
 use crate::jsonrpc;
 use crate::spool::{SpoolWriter, Spooled, SpooledShape, SPOOL_THRESHOLD};
 use bytes::{Bytes, BytesMut};
@@ -97,14 +98,17 @@ fn deliver_one(
 /// data; stops early when `on_event` returns true. The rest of the body is then read in the
 /// background (servers end the stream right after the answer), so the keep-alive connection goes
 /// back to the pool instead of being dropped half-read. Events larger than [`SPOOL_THRESHOLD`] are
-/// spooled as they arrive.
+/// spooled as they arrive. Before each read it waits for room in `stdout` (the sink's budget) and,
+/// while spooling, in the spool's budget: a client that stops reading stops the server.
 pub async fn pump(
     mut response: Response,
     parser: &mut SseParser,
+    stdout: Option<&StdoutBudget>,
     mut on_event: impl FnMut(Event<'_>) -> bool,
 ) -> Result<(), TransportError> {
     let mut spool: Option<SpoolWriter> = None;
     loop {
+        room(stdout, spool.as_ref()).await;
         let Some(chunk) = response.chunk().await? else {
             return Ok(());
         };
@@ -142,13 +146,25 @@ pub async fn pump(
     }
 }
 
+/// Waits until `stdout` and the spool (when a message is being spooled) have room.
+async fn room(stdout: Option<&StdoutBudget>, spool: Option<&SpoolWriter>) {
+    if let Some(stdout) = stdout {
+        stdout.room().await;
+    }
+    if let Some(writer) = spool {
+        writer.room().await;
+    }
+}
+
 /// Reads an `application/json` body: shared with the HTTP buffers when it comes in one piece,
-/// spooled once it passes [`SPOOL_THRESHOLD`].
-pub async fn read_body(mut response: Response) -> Result<Received, TransportError> {
+/// spooled once it passes [`SPOOL_THRESHOLD`]. Waits for room before each read, as [`pump`] does.
+pub async fn read_body(mut response: Response, stdout: Option<&StdoutBudget>) -> Result<Received, TransportError> {
     let mut first: Option<Bytes> = None;
     let mut joined = BytesMut::new();
     let mut spool: Option<SpoolWriter> = None;
-    while let Some(chunk) = response.chunk().await? {
+    loop {
+        room(stdout, spool.as_ref()).await;
+        let Some(chunk) = response.chunk().await? else { break };
         if let Some(writer) = &mut spool {
             writer.push(&chunk).map_err(TransportError::Spool)?;
             continue;

@@ -165,7 +165,7 @@ impl Inner {
         let mut named = Some(named);
         let mut parser = SseParser::new();
         let pumped = tokio::select! {
-            pumped = body::pump(response, &mut parser, |event| {
+            pumped = body::pump(response, &mut parser, self.sink.room(), |event| {
                 match event.event_type {
                     Some("endpoint") => {
                         if let Some(named) = named.take() {

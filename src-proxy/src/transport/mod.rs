@@ -84,6 +84,12 @@ pub trait Sink: Send + Sync + 'static {
 
     /// A new session began: event ids of the old one mean nothing any more.
     fn session_started(&self) {}
+
+    /// The stdout budget this sink's messages count against, if any: a transport waits for its
+    /// room before it reads more of a server body.
+    fn room(&self) -> Option<&crate::budget::StdoutBudget> {
+        None
+    }
 }
 
 /// Where a transport gets the `Authorization` value for each request (the OAuth state).

@@ -363,13 +363,13 @@ impl Inner {
             return Err(Refusal::read(&self.endpoint, response).await.into_error(used));
         }
         if !body::is_event_stream(&response) {
-            let answer = self.endpoint.cancellable(body::read_body(response)).await??;
+            let answer = self.endpoint.cancellable(body::read_body(response, self.sink.room())).await??;
             return Ok(Reply::Answer(answer));
         }
         let listening = method == "subscriptions/listen";
         let mut parser = SseParser::new();
         let mut answer = None;
-        let pumped = body::pump(response, &mut parser, |event| {
+        let pumped = body::pump(response, &mut parser, self.sink.room(), |event| {
             if event.event_type.is_some() {
                 return false;
             }

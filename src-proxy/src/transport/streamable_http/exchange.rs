@@ -44,7 +44,7 @@ impl Inner {
         if body::is_event_stream(&response) {
             exchange.read_event_stream(response, &session).await?;
         } else {
-            let body = self.endpoint.cancellable(body::read_body(response)).await??;
+            let body = self.endpoint.cancellable(body::read_body(response, sink.room())).await??;
             exchange.take_body(body);
         }
         if exchange.invalid && exchange.unanswered > 0 {
@@ -111,7 +111,7 @@ impl Exchange<'_> {
         let mut response = response;
         let mut attempts = 0u32;
         loop {
-            let pumped = body::pump(response, &mut parser, |event| {
+            let pumped = body::pump(response, &mut parser, self.sink.room(), |event| {
                 if event.event_type.is_some() {
                     return false;
                 }

@@ -61,7 +61,7 @@ impl Inner {
                     parser.restart();
                     let mut delivered = 0usize;
                     let pumped = tokio::select! {
-                        pumped = body::pump(response, &mut parser, |event| {
+                        pumped = body::pump(response, &mut parser, self.sink.room(), |event| {
                             if event.event_type.is_none() {
                                 delivered += deliver_each(&*self.sink, event.data, event.id, |_| {});
                             }
