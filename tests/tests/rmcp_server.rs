@@ -1,6 +1,7 @@
 //! mcp-remote against a real rmcp (official Rust SDK) Streamable HTTP server on loopback, in its
 //! stateful, stateless and JSON-response modes.
 
+use mcp_remote_tests::process::peak_rss;
 use mcp_remote_tests::rmcp_server::{self, Mode};
 use mcp_remote_tests::sidecar::{sidecar_is_windows, Launch, Sidecar, PROTOCOL_VERSION};
 use serde_json::{json, Value};
@@ -212,13 +213,6 @@ async fn malformed_lines_get_errors_and_the_proxy_keeps_going() {
     assert_eq!(sidecar.call_tool("echo", json!({ "message": "still here" })).await, "still here");
     assert!(sidecar.violations().is_empty());
     assert!(sidecar.close().await.success());
-}
-
-/// Peak resident memory of a process (VmHWM), in bytes.
-fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
-    line.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).expect("kB") * 1024
 }
 
 /// Results above the spool threshold arrive whole and on one line, in both response modes, and
