@@ -86,19 +86,45 @@ fn special(word: u64) -> u64 {
     (zero(quote) | zero(backslash) | word.wrapping_sub(LOW * 0x20)) & !word & HIGH
 }
 
-/// How many leading bytes of `bytes` are plain string content (not `"`, `\` or below 0x20).
+/// How many leading bytes of `bytes` are plain string content (not `"`, `\` or below 0x20). The
+/// first [`SHORT_RUN`] bytes are searched eight at a time, which suits text with escapes every few
+/// words; a longer run is searched by memchr's SIMD search for `"` and `\`, and the bytes before
+/// that are checked for control characters in blocks the compiler vectorizes.
 #[inline]
 fn plain_run(bytes: &[u8]) -> usize {
     let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let found = special(word);
+    while at < SHORT_RUN {
+        let Some(chunk) = bytes.get(at..at + 8) else {
+            let rest = &bytes[at..];
+            return at + rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(rest.len());
+        };
+        let found = special(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
         if found != 0 {
             return at + (found.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
-    at + bytes[at..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(bytes.len() - at)
+    let rest = &bytes[at..];
+    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+    at + first_control(&rest[..end]).unwrap_or(end)
+}
+
+/// Bytes searched eight at a time before [`plain_run`] switches to SIMD searches.
+const SHORT_RUN: usize = 32;
+/// The blocks [`first_control`] checks at once.
+const CONTROL_BLOCK: usize = 256;
+
+/// Where the first byte below 0x20 in `run` is, if any.
+fn first_control(run: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for block in run.chunks(CONTROL_BLOCK) {
+        // No early exit inside a block: the fold is branch-free, so it is vectorized.
+        if block.iter().fold(false, |any, &b| any | (b < 0x20)) {
+            return block.iter().position(|&b| b < 0x20).map(|i| at + i);
+        }
+        at += block.len();
+    }
+    None
 }
 
 impl JsonCheck {
@@ -352,11 +378,14 @@ mod tests {
     fn plain_runs_stop_at_the_first_special_byte() {
         let text = b"abcdefgh\xc3\xa9ijklmnopqrstu\"vw";
         assert_eq!(plain_run(text), text.iter().position(|&b| b == b'"').unwrap());
+        // Within the first eight-byte words, past them (the SIMD searches), across a block edge.
         for special_byte in [b'"', b'\\', 0x00, 0x1f] {
-            for at in 0..20 {
-                let mut text = vec![b'x'; 20];
+            for at in (0..80).chain(CONTROL_BLOCK + SHORT_RUN - 3..CONTROL_BLOCK + SHORT_RUN + 3).chain([1000]) {
+                let mut text = vec![b'x'; 1200];
                 text[at] = special_byte;
                 assert_eq!(plain_run(&text), at, "{special_byte:#x} at {at}");
+                text[at + 150] = b'"';
+                assert_eq!(plain_run(&text), at, "{special_byte:#x} at {at}, a quote after it");
             }
         }
         assert_eq!(plain_run(&[0xffu8; 19]), 19);
