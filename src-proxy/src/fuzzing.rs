@@ -3,6 +3,7 @@
 //! control, and asserts what must hold whatever they are: no panic, and the same outcome however
 //! the bytes are cut into chunks.
 
+use crate::json_check::{JsonCheck, MAX_DEPTH};
 use crate::jsonrpc::{ClientMessage, ServerMessage};
 use crate::spool::{SpoolWriter, SpooledShape};
 use crate::stdio::{Line, LineCodec};
@@ -92,13 +93,24 @@ fn lines(chunks: &[&[u8]]) -> Vec<Option<Bytes>> {
     out
 }
 
-/// The spool's scanner: wherever a message is cut, it is classified the same; and a message that
-/// serde reads as JSON-RPC is classified as serde classifies it.
+/// The spool's scanner and validator: wherever a message is cut, it is classified the same; the
+/// validator accepts what serde accepts (but nesting past its limit) and nothing else; and a
+/// message that serde reads as JSON-RPC is classified as serde classifies it.
 pub fn spool(data: &[u8]) {
     let Some((at, data)) = cut(data) else { return };
     let whole = spooled_shape(&[data]);
     assert_eq!(whole, spooled_shape(&[&data[..at], &data[at..]]));
-    if !data.starts_with(b"[") {
+    let mut check = JsonCheck::default();
+    check.push(data);
+    let serde_reads = serde_json::from_slice::<serde::de::IgnoredAny>(data).is_ok();
+    // Nesting deeper than the limit takes more bytes than the limit.
+    let too_deep = data.len() > MAX_DEPTH as usize;
+    assert!(
+        check.valid() == serde_reads || (serde_reads && too_deep),
+        "validator {} serde {serde_reads}",
+        check.valid()
+    );
+    if !data.starts_with(b"[") && check.valid() {
         if let Some(shape) = ServerMessage::classify(&Bytes::copy_from_slice(data)) {
             assert_eq!(whole, SpooledShape::Message(Some(shape)));
         }
