@@ -16,6 +16,8 @@ use reqwest::Response;
 use std::time::Duration;
 use tracing::warn;
 
+/// The largest batch read back from the spool to be split in memory; a larger one is a fault.
+pub const MAX_SPOOLED_BATCH: u64 = 8 << 20;
 /// How long the rest of an answered response stream is read to keep its connection.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -57,7 +59,13 @@ pub fn deliver_each(
                 observe(Outcome::After(&delivered));
                 return usize::from(matches!(delivered, Delivered::Answered(_) | Delivered::Forwarded));
             }
-            // Batches left the protocol in 2025-06-18; a large one is split in memory.
+            // Batches left the protocol in 2025-06-18; a large one is split in memory, up to a
+            // limit, so that memory stays bounded.
+            SpooledShape::Batch if spooled.size() > MAX_SPOOLED_BATCH => {
+                warn!(size = spooled.size(), "refusing a batch larger than {} MiB", MAX_SPOOLED_BATCH >> 20);
+                observe(Outcome::After(&Delivered::Invalid));
+                return 0;
+            }
             SpooledShape::Batch => match spooled.into_bytes() {
                 Ok(data) => data,
                 Err(error) => {
@@ -241,6 +249,21 @@ mod tests {
         let mut writer = SpoolWriter::new().unwrap();
         writer.push(text.as_bytes()).unwrap();
         Received::Spooled(writer.finish())
+    }
+
+    #[test]
+    fn a_spooled_batch_over_the_limit_is_refused_unread() {
+        let item = format!(r#"{{"jsonrpc":"2.0","method":"m","params":{{"p":"{}"}}}}"#, "z".repeat(1 << 20));
+        let batch = format!("[{}]", vec![item; (MAX_SPOOLED_BATCH >> 20) as usize + 1].join(","));
+        let sink = Recorder::default();
+        let mut outcomes = Vec::new();
+        let delivered = deliver_each(&sink, spooled(&batch), None, |outcome| {
+            if let Outcome::After(delivered) = outcome {
+                outcomes.push(format!("{delivered:?}"));
+            }
+        });
+        assert_eq!((delivered, outcomes), (0, vec!["Invalid".to_string()]));
+        assert!(sink.0.lock().unwrap().is_empty());
     }
 
     #[test]
