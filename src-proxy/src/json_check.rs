@@ -3,8 +3,9 @@
 //! The spool ([`crate::spool`]) runs every large message through it while writing it, so a message
 //! that is not JSON never reaches stdout, without a second pass over the file. It keeps no tree
 //! and allocates nothing: its state is one small enum, the container nesting as a bit stack, and a
-//! position inside a literal or escape. String content (most of a large message) is skipped eight
-//! bytes at a time, looking only for what ends or escapes a string and for control characters.
+//! position inside a literal or escape. String content (most of a large message) is skipped by
+//! searching only for what ends or escapes a string and for control characters: eight bytes at a
+//! time for short runs, memchr's SIMD search and vectorized blocks for long ones ([`plain_run`]).
 //! UTF-8 is checked elsewhere (the spool's `Utf8Check`); here any byte of 0x80 and above inside a
 //! string is content.
 
