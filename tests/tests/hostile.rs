@@ -1,5 +1,5 @@
 //! A hostile or compromised MCP server against the proxy, played by OUR OWN attacker servers
-//! (`tests/src/hostile.rs`, `tests/src/forward_proxy.rs`): credentials stay with the issuer that
+//! (`tests/src/hostile_auth.rs`, `tests/src/forward_proxy.rs`): credentials stay with the issuer that
 //! issued or was given them (a pre-registered client's secret in the browser flow, with
 //! `--client-credentials`, and after a sign-in at the genuine issuer; a refresh token after the
 //! server names another authorization server, or claims the old issuer in 2025-03-26 metadata
@@ -8,7 +8,7 @@
 //! one browser, not one per request.
 
 use mcp_remote_tests::forward_proxy::ForwardProxy;
-use mcp_remote_tests::hostile::{Hostile, Names};
+use mcp_remote_tests::hostile_auth::{Hostile, Names};
 use mcp_remote_tests::sidecar::{fresh_config_dir, Launch, Sidecar};
 use mcp_remote_tests::test_ca::TestCa;
 use serde_json::{json, Value};
