@@ -167,7 +167,8 @@ fn reqwest_free_url(uri: &str) -> Option<String> {
     (uri.starts_with("http://127.0.0.1:") || uri.starts_with("http://localhost:")).then(|| uri.to_string())
 }
 
-fn encode(value: &str) -> String {
+/// `value` percent-encoded for a query string (RFC 3986 unreserved characters kept).
+pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

@@ -8,6 +8,7 @@
 //! it: so a test can show that no secret, refresh token or request goes where it should not. A
 //! real server does none of this on demand.
 
+use crate::fault_auth::encode;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -350,14 +351,4 @@ async fn token(State((s, role)): State<(Arc<Shared>, Role)>, headers: HeaderMap,
         answer["refresh_token"] = json!(format!("refresh-{n}"));
     }
     Json(answer).into_response()
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
