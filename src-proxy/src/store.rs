@@ -428,12 +428,26 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> 
     serde_json::from_slice(&bytes).map(Some).map_err(|source| StoreError::Format { path: path.to_path_buf(), source })
 }
 
+/// Creates `dir` (and its parents) and makes it private to the user, even if it existed, by the
+/// store's rule ([`private`]): a folder another user controls is refused. For the store's own
+/// folders and the app's other private files (the tray app's server list).
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+    private::make_dir_private(dir)
+}
+
+/// Makes an existing file or folder private again when it lets others in (with a warning), as
+/// every read of the store does; a folder another user controls is refused.
+pub fn keep_private(path: &Path) -> Result<(), StoreError> {
+    let found = fs::metadata(path).map_err(io_error("inspect", path))?;
+    private::keep_private(path, &found)
+}
+
 /// Creates `root` and `dir` (the same folder, or one inside it) and makes each private to the
 /// user, even if they existed; a `dir` that is a symbolic link is refused (a root that is one is
 /// followed: people link their config folders).
 fn create_private_dirs(root: &Path, dir: &Path) -> Result<(), StoreError> {
-    fs::create_dir_all(root).map_err(io_error("create", root))?;
-    private::make_dir_private(root)?;
+    create_private_dir(root)?;
     if dir == root {
         return Ok(());
     }

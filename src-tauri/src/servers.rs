@@ -1,8 +1,10 @@
 //! The servers a person has added: their entries, kept in the server list file; the sidecar
 //! launch each one stands for; and what the window and the tray show about it.
 //!
-//! The list holds secrets (headers, a pre-registered client's secret), so it is written as the
-//! engine writes credentials: 0600 in a 0700 folder, atomically (`mcp_remote::store::write_atomic`).
+//! The list holds secrets (headers, a pre-registered client's secret), so it is kept as the
+//! engine keeps credentials, by the engine's own rule: 0600 in a 0700 folder (an owner-only ACL on
+//! Windows), written atomically (`mcp_remote::store::create_private_dir`, `keep_private`,
+//! `write_atomic`).
 //! Its format is the one `tauri-plugin-store` wrote before (`{"servers": [...]}`, in the same
 //! place), read leniently: unknown keys and fields are kept, and a list left readable by others
 //! is made private when it is first read.
@@ -225,6 +227,9 @@ pub enum ListError {
     Io { action: &'static str, path: PathBuf, source: std::io::Error },
     #[error("cannot write the server list: {0}")]
     Write(#[from] mcp_remote::store::StoreError),
+    /// The list's file or folder could not be made private (or belongs to another user).
+    #[error("the server list cannot be kept private: {0}")]
+    Private(mcp_remote::store::StoreError),
 }
 
 /// The list file as it is: its top-level object (`None`: no file yet).
@@ -242,39 +247,15 @@ fn read_file(path: &Path) -> Result<Option<Map<String, Value>>, ListError> {
     }
 }
 
-/// Makes `path` (a file or folder) readable by its owner only, when others can read it.
-#[cfg(unix)]
-fn keep_private(path: &Path, mode: u32) -> Result<(), ListError> {
-    use std::os::unix::fs::PermissionsExt;
-    let found =
-        std::fs::metadata(path).map_err(|source| ListError::Io { action: "inspect", path: path.into(), source })?;
-    // A shared folder with the sticky bit (/tmp) is not this app's to close.
-    let shared = found.is_dir() && found.permissions().mode() & 0o1000 != 0;
-    if found.permissions().mode() & 0o077 != 0 && !shared {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|source| ListError::Io {
-            action: "make private",
-            path: path.into(),
-            source,
-        })?;
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn keep_private(_path: &Path, _mode: u32) -> Result<(), ListError> {
-    // Windows: the file inherits the ACL of the user's profile folder, private to the user.
-    Ok(())
-}
-
 /// Loads the entries; a list others could read (as `tauri-plugin-store` left it: 0644 in a 0755
 /// folder) is made private first.
 pub fn load(path: &Path) -> Result<Vec<ServerEntry>, ListError> {
     let Some(mut file) = read_file(path)? else {
         return Ok(Vec::new());
     };
-    keep_private(path, 0o600)?;
-    if let Some(folder) = path.parent() {
-        keep_private(folder, 0o700)?;
+    mcp_remote::store::keep_private(path).map_err(ListError::Private)?;
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+        mcp_remote::store::keep_private(folder).map_err(ListError::Private)?;
     }
     match file.remove(SERVERS_KEY) {
         None | Some(Value::Null) => Ok(Vec::new()),
@@ -286,7 +267,7 @@ pub fn load(path: &Path) -> Result<Vec<ServerEntry>, ListError> {
 /// Saves the entries, keeping the file's other keys: atomically, 0600, in a 0700 folder.
 pub fn save(path: &Path, entries: &[ServerEntry]) -> Result<(), ListError> {
     let folder = path.parent().filter(|f| !f.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    create_private_folder(folder)?;
+    mcp_remote::store::create_private_dir(folder).map_err(ListError::Private)?;
     let mut file = read_file(path)?.unwrap_or_default();
     let entries = serde_json::to_value(entries).expect("entries serialise");
     file.insert(SERVERS_KEY.into(), entries);
@@ -294,16 +275,6 @@ pub fn save(path: &Path, entries: &[ServerEntry]) -> Result<(), ListError> {
     text.push(b'\n');
     mcp_remote::store::write_atomic(&folder.join(path.file_name().unwrap_or_default()), &text)?;
     Ok(())
-}
-
-/// Creates the folder (and its parents) 0700, or closes an existing one that others can read.
-fn create_private_folder(folder: &Path) -> Result<(), ListError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(folder).map_err(|source| ListError::Io { action: "create", path: folder.into(), source })?;
-    keep_private(folder, 0o700)
 }
 
 /// A new id for an entry.
