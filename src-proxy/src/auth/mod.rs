@@ -602,18 +602,12 @@ impl Auth {
         Ok(())
     }
 
-    /// The user's pre-registered client, if any, for `discovery`'s issuer: refused when it
-    /// belongs to another (its `"issuer"`, else the issuer it was first used with).
-    fn static_client_for(&self, discovery: &Discovery) -> Result<Option<store::Client>, AuthError> {
+    /// The user's pre-registered client, and the issuer its `"issuer"` names, if any.
+    fn static_client(&self) -> Result<Option<(store::Client, Option<String>)>, AuthError> {
         let Some(info) = &self.settings.static_client_info else {
             return Ok(None);
         };
         let mut client = client::static_client(info)?;
-        if self.settings.token_endpoint.is_some() {
-            // --token-endpoint: the user named the one place it goes.
-            client.extra.remove("issuer");
-            return Ok(Some(client));
-        }
         let named = match client.extra.remove("issuer") {
             Some(Value::String(issuer)) => Some(issuer),
             Some(_) => {
@@ -623,6 +617,19 @@ impl Auth {
             }
             None => None,
         };
+        Ok(Some((client, named)))
+    }
+
+    /// The user's pre-registered client, if any, for `discovery`'s issuer: refused when it
+    /// belongs to another (its `"issuer"`, else the issuer it was first used with). With
+    /// `--token-endpoint` the user named the one place it goes, and nothing is checked.
+    fn static_client_for(&self, discovery: &Discovery) -> Result<Option<store::Client>, AuthError> {
+        let Some((client, named)) = self.static_client()? else {
+            return Ok(None);
+        };
+        if self.settings.token_endpoint.is_some() {
+            return Ok(Some(client));
+        }
         let bound = match named {
             Some(issuer) => Some(issuer),
             None => self.dir.clients()?.static_issuer(&client.client_id).map(str::to_owned),
@@ -640,16 +647,15 @@ impl Auth {
     /// After the first successful use of a pre-registered client that names no issuer, binds it
     /// to the issuer it was used with.
     async fn bind_static_client(&self, discovery: &Discovery) -> Result<(), AuthError> {
-        let unnamed = self.settings.static_client_info.as_ref().filter(|info| !info.contains_key("issuer"));
-        let Some(info) = unnamed.filter(|_| self.settings.token_endpoint.is_none()) else {
+        if self.settings.token_endpoint.is_some() {
             return Ok(());
-        };
-        let Some(client_id) = info.get("client_id").and_then(Value::as_str) else {
+        }
+        let Some((client, None)) = self.static_client()? else {
             return Ok(());
         };
         let mut clients = self.dir.clients()?;
-        if clients.static_issuer(client_id).is_none() {
-            clients.bind_static(client_id, &discovery.issuer);
+        if clients.static_issuer(&client.client_id).is_none() {
+            clients.bind_static(&client.client_id, &discovery.issuer);
             self.write(|dir, clients| dir.save_clients(clients), &clients).await?;
             info!(issuer = %discovery.issuer, "the pre-registered client is bound to this authorization server from now on");
         }
